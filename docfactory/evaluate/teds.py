@@ -1,0 +1,191 @@
+"""TEDS: tree-edit-distance similarity of HTML tables, identical to PubTabNet's reference.
+
+The reference is ``src/metric.py`` of ibm-aur-nlp/PubTabNet. Same parse, same tree, same cost
+model, same normalisation; only the algorithm differs (see ``tree_edit.py``), so the scores are the
+reference's up to float summation order (|Δ| < 1e-12 in practice).
+
+The tree: every element under ``<table>`` is a node; a ``td`` is a leaf (its children are not nodes)
+carrying (tag, colspan, rowspan) and its content tokens: each character of its text, and each inline
+element as whole ``<b>`` / ``</b>`` tokens, without the cell's own td tags. Other elements (thead,
+tbody, tr, and also ``th``) carry only their tag. Insert and delete cost 1; rename costs 1 when tag,
+colspan or rowspan differ, otherwise for a td the Levenshtein distance of the token lists divided by
+the longer length (0 when both are empty, and always 0 when ``structure_only``).
+TEDS = 1 − TED / max(node counts), the node count being every element under the table, inline tags
+included.
+
+Where we differ from the reference, on purpose:
+- A bare ``<table>`` fragment is wrapped in html/body and scored (the reference returns 0 for it).
+- The score is not clamped: like the reference it can fall below 0 (a prediction with many more
+  nodes than the gold costs more edits than the gold has nodes). ``clamp=True`` maps it into [0, 1].
+- A gold without a table, or one that is not a string, raises ValueError / TypeError instead of
+  scoring 0: that is a data problem, not a model error. An empty prediction or one without a table
+  still scores 0.0, as in the reference.
+- Two empty tables (no element under either) score 1.0 where the reference divides by zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+from lxml import etree, html
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import cdist
+
+from docfactory.evaluate.tree_edit import PostorderTree, postorder, tree_edit_distance
+
+# Same parser settings as the reference: comments never become nodes.
+_PARSER = html.HTMLParser(remove_comments=True, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A td as the reference sees it; ``tokens`` are its content tokens."""
+
+    colspan: int
+    rowspan: int
+    tokens: tuple[str, ...]
+
+
+def teds(pred_html: str, gold_html: str, structure_only: bool = False, clamp: bool = False) -> float:
+    """TEDS between a predicted and a gold table (HTML strings); 1.0 means identical.
+
+    ``structure_only`` gives TEDS-S (cell content ignored). Unclamped scores can be negative, as in
+    the reference; ``clamp=True`` limits them to [0, 1].
+    """
+    if not isinstance(pred_html, str) or not isinstance(gold_html, str):
+        raise TypeError(f"teds expects two HTML strings, got {type(pred_html).__name__} and {type(gold_html).__name__}")
+    gold = _find_table(gold_html)
+    if gold is None:
+        raise ValueError("gold HTML has no <table> element")
+    pred = _find_table(pred_html)
+    if pred is None:
+        return 0.0
+    score = table_similarity(pred, gold, structure_only=structure_only)
+    return min(1.0, max(0.0, score)) if clamp else score
+
+
+def table_similarity(pred: etree._Element, gold: etree._Element, structure_only: bool = False) -> float:
+    """TEDS between two parsed ``<table>`` elements (unclamped)."""
+    n_nodes = max(_count_elements(pred), _count_elements(gold))
+    if n_nodes == 0:
+        return 1.0
+    return 1.0 - table_edit_distance(pred, gold, structure_only=structure_only) / n_nodes
+
+
+def table_edit_distance(pred: etree._Element, gold: etree._Element, structure_only: bool = False) -> float:
+    """The reference's tree edit distance between two parsed ``<table>`` elements."""
+    tree_pred = postorder(pred, _tree_children)
+    tree_gold = postorder(gold, _tree_children)
+    # Node kinds: (tag, colspan, rowspan) for cells, (tag, None, None) otherwise; a rename between
+    # different kinds costs 1, within a kind it is 0 except for cells with content.
+    kinds: dict[Hashable, int] = {}
+    kind_pred, cells_pred = _describe(tree_pred, kinds, structure_only)
+    kind_gold, cells_gold = _describe(tree_gold, kinds, structure_only)
+    rename = (kind_pred[:, None] != kind_gold[None, :]).astype(np.float64)
+    if cells_pred and cells_gold and not structure_only:
+        rows = np.fromiter(cells_pred, dtype=np.int64)
+        cols = np.fromiter(cells_gold, dtype=np.int64)
+        content = _content_costs(list(cells_pred.values()), list(cells_gold.values()))
+        same_kind = kind_pred[rows][:, None] == kind_gold[cols][None, :]
+        rename[np.ix_(rows, cols)] = np.where(same_kind, content, 1.0)
+    return tree_edit_distance(
+        tree_pred,
+        tree_gold,
+        rename,
+        np.ones(tree_pred.size),
+        np.ones(tree_gold.size),
+    )
+
+
+def _find_table(text: str) -> etree._Element | None:
+    """The first ``body/table``, as the reference finds it, after wrapping a bare fragment.
+
+    ``document_fromstring`` is what the reference's ``fromstring`` does for a full document; for a
+    fragment it adds the html/body the reference then fails to find.
+    """
+    if not text.strip():
+        return None
+    try:
+        root = html.document_fromstring(text, _PARSER)
+    except etree.ParserError:  # e.g. nothing but a comment: there is no table to score
+        return None
+    tables = root.xpath("body/table")
+    return tables[0] if tables else None
+
+
+def _count_elements(table: etree._Element) -> int:
+    # The reference's node count: every element under the table, inline tags inside cells included.
+    return len(table.xpath(".//*"))
+
+
+def _tree_children(node: etree._Element) -> list[etree._Element]:
+    # A td is a leaf of the tree: what is inside it becomes its content tokens instead.
+    return [] if node.tag == "td" else list(node)
+
+
+def _describe(
+    tree: PostorderTree[etree._Element], kinds: dict[Hashable, int], structure_only: bool
+) -> tuple[np.ndarray, dict[int, tuple[str, ...]]]:
+    """Kind id per node, and the content tokens of each td by postorder index."""
+    kind_ids = np.empty(tree.size, dtype=np.int64)
+    cells: dict[int, tuple[str, ...]] = {}
+    for index, node in enumerate(tree.nodes):
+        if node.tag == "td":
+            # int() like the reference: a malformed span ("abc") raises ValueError.
+            key: Hashable = (node.tag, int(node.attrib.get("colspan", "1")), int(node.attrib.get("rowspan", "1")))
+            cells[index] = () if structure_only else tuple(_cell_tokens(node))
+        else:
+            key = (node.tag, None, None)
+        kind_ids[index] = kinds.setdefault(key, len(kinds))
+    return kind_ids, cells
+
+
+def _cell_tokens(cell: etree._Element) -> list[str]:
+    """The reference's ``tokenize(td)[1:-1]``: characters, and inline tags as whole tokens."""
+    tokens: list[str] = []
+    _tokenize(cell, tokens)
+    return tokens[1:-1]
+
+
+def _tokenize(node: etree._Element, tokens: list[str]) -> None:
+    # Kept line for line with the reference, quirks included (the 'unk' tag, no tail after a td).
+    tokens.append("<%s>" % node.tag)
+    if node.text is not None:
+        tokens.extend(node.text)
+    for child in node:
+        _tokenize(child, tokens)
+    if node.tag != "unk":
+        tokens.append("</%s>" % node.tag)
+    if node.tag != "td" and node.tail is not None:
+        tokens.extend(node.tail)
+
+
+def _content_costs(pred_cells: list[tuple[str, ...]], gold_cells: list[tuple[str, ...]]) -> np.ndarray:
+    """Normalised Levenshtein distance between every predicted and every gold cell's tokens.
+
+    Each distinct token becomes one code point, so a cell is a str and rapidfuzz computes all
+    distances in one C call; distinct cells are scored once (tables repeat "–", "0", "" a lot).
+    """
+    codes: dict[str, str] = {}
+
+    def encode(tokens: tuple[str, ...]) -> str:
+        return "".join([codes.setdefault(token, _code_point(len(codes))) for token in tokens])
+
+    pred_text = [encode(tokens) for tokens in pred_cells]
+    gold_text = [encode(tokens) for tokens in gold_cells]
+    pred_unique, pred_index = np.unique(np.asarray(pred_text, dtype=object), return_inverse=True)
+    gold_unique, gold_index = np.unique(np.asarray(gold_text, dtype=object), return_inverse=True)
+    distance = cdist(list(pred_unique), list(gold_unique), scorer=Levenshtein.distance, dtype=np.int64, workers=1)
+    pred_len = np.fromiter((len(text) for text in pred_unique), dtype=np.int64, count=len(pred_unique))
+    gold_len = np.fromiter((len(text) for text in gold_unique), dtype=np.int64, count=len(gold_unique))
+    longest = np.maximum(pred_len[:, None], gold_len[None, :])
+    # Two empty cells are equal (cost 0); otherwise lev / longer, the very division the reference does.
+    normalised = np.divide(distance, longest, out=np.zeros(distance.shape), where=longest > 0)
+    return normalised[pred_index.reshape(-1)][:, gold_index.reshape(-1)]
+
+
+def _code_point(index: int) -> str:
+    # Skip the surrogate block: lone surrogates are not valid text for every consumer.
+    return chr(index + 0x800 if index >= 0xD800 else index)
