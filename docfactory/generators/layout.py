@@ -1,0 +1,144 @@
+"""Lay out HTML with WeasyPrint and read label boxes from its box tree (the real layout), never by
+searching the page for the value's text.
+
+Boxes here are in CSS px (1/96 in) of the page; the caller scales them to image pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import weasyprint
+from weasyprint.formatting_structure import boxes as wp
+
+from docfactory.generators.field_types import normalize_text
+from docfactory.records import Box
+
+
+@dataclass
+class CellLayout:
+    row: int
+    col: int
+    rowspan: int
+    colspan: int
+    text: str
+    header: bool
+    box: Box
+
+
+@dataclass
+class PageLayout:
+    width: float
+    height: float
+    fields: dict[str, list[Box]] = field(default_factory=dict)  # one box per line fragment
+    tables: dict[str, list[CellLayout]] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=64)
+def stylesheet(css: str) -> weasyprint.CSS:
+    # Parsing CSS is a noticeable share of a small page's layout: parse each distinct sheet once.
+    return weasyprint.CSS(string=css)
+
+
+def layout(html: str, css: list[str]) -> weasyprint.Document:
+    return weasyprint.HTML(string=html, base_url=".").render(stylesheets=[stylesheet(c) for c in css])
+
+
+def read_labels(document: weasyprint.Document) -> list[PageLayout]:
+    """Field fragments and table cells of every page, from the laid-out boxes."""
+    pages = []
+    for page in document.pages:
+        box = page._page_box
+        out = PageLayout(width=box.margin_width(), height=box.margin_height())
+        _walk(box, None, None, out, {})
+        pages.append(out)
+    return pages
+
+
+def _element_attr(box, name: str) -> str | None:
+    element = getattr(box, "element", None)
+    return element.get(name) if element is not None else None
+
+
+def _walk(box, field_name: str | None, line_key, out: PageLayout, grids: dict) -> None:
+    # A box inherits the field of its nearest ancestor element carrying data-field.
+    own = _element_attr(box, "data-field")
+    if own is not None and not getattr(box, "is_anonymous", False):
+        field_name = own
+    if isinstance(box, wp.LineBox):
+        line_key = id(box)
+    if isinstance(box, wp.TableBox):
+        name = _element_attr(box, "data-table")
+        if name:
+            _read_table(box, name, out, grids)
+    if isinstance(box, wp.TextBox) and field_name and box.text.strip():
+        _add_fragment(out.fields.setdefault(field_name, []), grids.setdefault("lines", {}), field_name, line_key, box)
+    for child in getattr(box, "children", ()):
+        _walk(child, field_name, line_key, out, grids)
+
+
+def _add_fragment(fragments: list[Box], last_line: dict, name: str, line_key, box) -> None:
+    """Merge text boxes on the same line box into one fragment box per line."""
+    rect = Box(box.position_x, box.position_y, box.position_x + box.width, box.position_y + box.height)
+    if fragments and last_line.get(name) == line_key:
+        last = fragments[-1]
+        fragments[-1] = Box(min(last.x0, rect.x0), min(last.y0, rect.y0), max(last.x1, rect.x1), max(last.y1, rect.y1))
+    else:
+        fragments.append(rect)
+    last_line[name] = line_key
+
+
+def _grid(table_element) -> dict[int, tuple[int, int, bool]]:
+    """Map each cell element (by id) to (row, col, header) with the HTML table algorithm, so rows and
+    columns are those of the whole table even when a page holds only part of it."""
+    occupied: set[tuple[int, int]] = set()
+    cells: dict[int, tuple[int, int, bool]] = {}
+    row = 0
+    for group in table_element:
+        tag = _local(group.tag)
+        rows = [group] if tag == "tr" else [r for r in group if _local(r.tag) == "tr"] if tag in ("thead", "tbody", "tfoot") else []
+        for tr in rows:
+            col = 0
+            for cell in tr:
+                if _local(cell.tag) not in ("td", "th"):
+                    continue
+                while (row, col) in occupied:
+                    col += 1
+                rowspan, colspan = _span(cell, "rowspan"), _span(cell, "colspan")
+                for dr in range(rowspan):
+                    for dc in range(colspan):
+                        occupied.add((row + dr, col + dc))
+                cells[id(cell)] = (row, col, tag == "thead" or _local(cell.tag) == "th")
+                col += colspan
+            row += 1
+    return cells
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _span(element, name: str) -> int:
+    try:
+        return max(1, int(element.get(name, 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _read_table(table_box, name: str, out: PageLayout, grids: dict) -> None:
+    element = table_box.element
+    grid = grids.setdefault(id(element), _grid(element))
+    cells = out.tables.setdefault(name, [])
+    for group in table_box.children:
+        for row in getattr(group, "children", ()):
+            for cell in getattr(row, "children", ()):
+                if not isinstance(cell, wp.TableCellBox) or id(cell.element) not in grid:
+                    continue
+                r, c, header = grid[id(cell.element)]
+                x, y = cell.border_box_x(), cell.border_box_y()
+                cells.append(CellLayout(
+                    row=r, col=c, rowspan=_span(cell.element, "rowspan"), colspan=_span(cell.element, "colspan"),
+                    text=normalize_text("".join(cell.element.itertext())), header=header,
+                    box=Box(x, y, x + cell.border_width(), y + cell.border_height()),
+                ))

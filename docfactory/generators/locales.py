@@ -1,0 +1,123 @@
+"""Locale conventions for printed numbers, money and dates, plus label translations.
+
+Formatting is our own (not Babel) so the printed string is a pure function of the value and the
+locale: the same seed gives the same bytes on every machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+NBSP = "\u00a0"  # keeps "1 234,56 €" on one line; verification maps it to a space
+
+
+@dataclass(frozen=True)
+class LocaleFormat:
+    name: str
+    decimal: str
+    group: str
+    date_format: str
+    money_pattern: str  # "{sym}{num}" or "{num} {sym}"
+    default_currency: str
+    tax_rates: tuple[str, ...]  # standard rate first, then reduced rates
+
+
+@dataclass(frozen=True)
+class Currency:
+    code: str
+    symbol: str
+    exponent: int  # digits after the decimal point: 2 for EUR, 0 for JPY
+
+    @property
+    def quantum(self) -> Decimal:
+        return Decimal(1).scaleb(-self.exponent)
+
+
+LOCALES: dict[str, LocaleFormat] = {
+    "en_US": LocaleFormat("en_US", ".", ",", "%m/%d/%Y", "{sym}{num}", "USD", ("0.0725", "0.08", "0.0")),
+    "en_GB": LocaleFormat("en_GB", ".", ",", "%d/%m/%Y", "{sym}{num}", "GBP", ("0.20", "0.05")),
+    "de_DE": LocaleFormat("de_DE", ",", ".", "%d.%m.%Y", "{num}" + NBSP + "{sym}", "EUR", ("0.19", "0.07")),
+    "fr_FR": LocaleFormat("fr_FR", ",", NBSP, "%d/%m/%Y", "{num}" + NBSP + "{sym}", "EUR", ("0.20", "0.10", "0.055")),
+}
+
+CURRENCIES: dict[str, Currency] = {
+    "USD": Currency("USD", "$", 2),
+    "EUR": Currency("EUR", "€", 2),
+    "GBP": Currency("GBP", "£", 2),
+    "CHF": Currency("CHF", "CHF", 2),
+    "JPY": Currency("JPY", "¥", 0),
+}
+
+
+def round_money(value: Decimal, currency: Currency) -> Decimal:
+    """Commercial rounding to the currency's minor unit (half up, as invoices print)."""
+    return value.quantize(currency.quantum, rounding=ROUND_HALF_UP)
+
+
+def format_number(value: Decimal, loc: LocaleFormat, places: int | None = None) -> str:
+    """Group thousands and use the locale's decimal mark; `places` fixes the digits shown."""
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    text = f"{abs(value):f}"
+    whole, _, frac = text.partition(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    out = loc.group.join(groups)
+    if frac:
+        out += loc.decimal + frac
+    return sign + out
+
+
+def format_money(value: Decimal, currency: Currency, loc: LocaleFormat) -> str:
+    num = format_number(round_money(value, currency), loc, currency.exponent)
+    if num.startswith("-"):
+        return "-" + loc.money_pattern.format(sym=currency.symbol, num=num[1:])
+    return loc.money_pattern.format(sym=currency.symbol, num=num)
+
+
+def format_percent(rate: Decimal, loc: LocaleFormat) -> str:
+    pct = (rate * 100).normalize()
+    places = max(0, -pct.as_tuple().exponent)
+    return format_number(pct, loc, places) + ("" if loc.name.startswith("en") else NBSP) + "%"
+
+
+def format_date(day: dt.date, loc: LocaleFormat) -> str:
+    return day.strftime(loc.date_format)
+
+
+# Labels printed next to values. Templates call t("Invoice"); a missing key prints the key itself.
+_LABELS: dict[str, dict[str, str]] = {
+    "de_DE": {
+        "Invoice": "Rechnung", "Invoice No.": "Rechnungsnr.", "Date": "Datum", "Due date": "Fällig am",
+        "Bill to": "Rechnungsempfänger", "Ship to": "Lieferadresse", "Description": "Beschreibung",
+        "Qty": "Menge", "Unit price": "Einzelpreis", "Amount": "Betrag", "Subtotal": "Zwischensumme",
+        "Discount": "Rabatt", "Tax": "MwSt.", "Total": "Gesamt", "Tax rate": "Steuersatz",
+        "Net": "Netto", "Receipt": "Beleg", "Payment": "Zahlung", "Cash": "Bar", "Card": "Karte",
+        "Change": "Rückgeld", "Tendered": "Gegeben", "Thank you!": "Vielen Dank!", "Region": "Region",
+        "Product": "Produkt", "Units": "Stück", "Revenue": "Umsatz", "Statement": "Bericht",
+        "Period": "Zeitraum", "Account": "Konto", "VAT ID": "USt-IdNr.", "Time": "Uhrzeit",
+        "Summary": "Übersicht", "Page": "Seite",
+    },
+    "fr_FR": {
+        "Invoice": "Facture", "Invoice No.": "N° de facture", "Date": "Date", "Due date": "Échéance",
+        "Bill to": "Facturé à", "Ship to": "Livré à", "Description": "Désignation", "Qty": "Qté",
+        "Unit price": "Prix unitaire", "Amount": "Montant", "Subtotal": "Sous-total",
+        "Discount": "Remise", "Tax": "TVA", "Total": "Total", "Tax rate": "Taux", "Net": "HT",
+        "Receipt": "Ticket", "Payment": "Paiement", "Cash": "Espèces", "Card": "Carte",
+        "Change": "Rendu", "Tendered": "Reçu", "Thank you!": "Merci !", "Region": "Région",
+        "Product": "Produit", "Units": "Unités", "Revenue": "Chiffre d'affaires",
+        "Statement": "Rapport", "Period": "Période", "Account": "Compte", "VAT ID": "N° TVA",
+        "Time": "Heure", "Summary": "Récapitulatif", "Page": "Page",
+    },
+}
+
+
+def translator(locale: str):
+    table = _LABELS.get(locale, {})
+    return lambda key: table.get(key, key)
