@@ -103,6 +103,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "Product": "Produkt", "Units": "Stück", "Revenue": "Umsatz", "Statement": "Bericht",
         "Period": "Zeitraum", "Account": "Konto", "VAT ID": "USt-IdNr.", "Time": "Uhrzeit",
         "Summary": "Übersicht", "Page": "Seite",
+        # invoice_modern
+        "Currency": "Währung", "Bank details": "Bankverbindung", "Total due": "Zu zahlen", "VAT": "USt.",
+        "Tax summary": "Steuerübersicht", "Thank you for your business.": "Vielen Dank für Ihren Auftrag.",
     },
     "fr_FR": {
         "Invoice": "Facture", "Invoice No.": "N° de facture", "Date": "Date", "Due date": "Échéance",
@@ -114,6 +117,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "Product": "Produit", "Units": "Unités", "Revenue": "Chiffre d'affaires",
         "Statement": "Rapport", "Period": "Période", "Account": "Compte", "VAT ID": "N° TVA",
         "Time": "Heure", "Summary": "Récapitulatif", "Page": "Page",
+        # invoice_modern
+        "Currency": "Devise", "Bank details": "Coordonnées bancaires", "Total due": "Net à payer", "VAT": "TVA",
+        "Tax summary": "Récapitulatif TVA", "Thank you for your business.": "Merci de votre confiance.",
     },
 }
 
