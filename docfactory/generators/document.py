@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from docfactory.generators.content import builder_for, iter_fields, map_leaves, pattern_of, select
 from docfactory.generators.content.context import ContentContext
-from docfactory.generators.field_types import Field, normalize_text
+from docfactory.field_types import Field, normalize_text
 from docfactory.generators.locales import translator
 from docfactory.generators.validate import check_values
 from docfactory.records import DocSpec

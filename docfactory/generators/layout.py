@@ -12,7 +12,7 @@ from functools import lru_cache
 import weasyprint
 from weasyprint.formatting_structure import boxes as wp
 
-from docfactory.generators.field_types import normalize_text
+from docfactory.field_types import normalize_text
 from docfactory.records import Box
 
 

@@ -15,7 +15,7 @@ import pymupdf
 from docfactory import __version__
 from docfactory.generators.content import pattern_of
 from docfactory.generators.document import BuiltContent, ContentRejected, build_content, font_css, render_html
-from docfactory.generators.field_types import normalize_text
+from docfactory.field_types import normalize_text
 from docfactory.generators.layout import PageLayout, layout, read_labels
 from docfactory.generators.pdf_pages import read_text, render_png, text_in_boxes
 from docfactory.generators.spec import assign_split

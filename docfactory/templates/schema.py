@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from docfactory.generators.field_types import check_field_type
+from docfactory.field_types import check_field_type
 
 KNOB_NAMES = ("locale", "currency", "n_items", "tax_rate", "discount_rate", "font", "dpi")
 

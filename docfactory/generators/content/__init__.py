@@ -12,7 +12,7 @@ from docfactory.generators.content.context import ContentContext
 from docfactory.generators.content.invoice import build_invoice
 from docfactory.generators.content.receipt import build_receipt
 from docfactory.generators.content.statement import build_statement
-from docfactory.generators.field_types import Field
+from docfactory.field_types import Field
 
 CONTENT_BUILDERS: dict[str, Callable[[ContentContext], dict]] = {
     "invoice": build_invoice,

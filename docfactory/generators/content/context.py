@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from faker import Faker
 
-from docfactory.generators.field_types import Field
+from docfactory.field_types import Field
 from docfactory.generators.locales import (
     CURRENCIES, LOCALES, Currency, LocaleFormat, format_date, format_money, format_number,
     format_percent, round_money,

@@ -1,0 +1,281 @@
+"""The `engine` command: parses, calls docfactory, prints. No logic of its own lives here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="docfactory: synthesize perfectly labelled documents, store them as Parquet "
+                       "shards in a DuckDB catalog, evaluate models and mine their failures.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+templates_app = typer.Typer(help="List, inspect, validate, preview and create document templates.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+console = Console()
+err = Console(stderr=True)
+
+TemplateDirs = Annotated[Optional[list[Path]], typer.Option("--templates", help="Extra template folder (repeatable).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML config (template_dirs, seed, workers, ...).")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _config(config: Optional[Path]):
+    from docfactory.engine.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def _template_dirs(cfg, dirs: Optional[list[Path]]) -> list[str]:
+    return list(cfg.template_dirs) + [str(d.resolve()) for d in dirs or []]
+
+
+@app.command()
+def generate(
+    n: Annotated[int, typer.Option("--n", help="Number of documents.", min=1)],
+    out: Annotated[Path, typer.Option("--out", help="Run folder (created; resumed if it exists).")],
+    template: Annotated[Optional[list[str]], typer.Option("--template", help="Template name (repeatable); default: all.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Run seed: the same seed gives the same bytes.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Processes (default: the core count).", min=1)] = None,
+    templates: TemplateDirs = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Generate N verified documents into RUN as Parquet shards listed in RUN/catalog.duckdb."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from docfactory.engine.generate import GenerateConfig, run_generate
+
+    cfg = _config(config)
+    gen = GenerateConfig(n=n, seed=cfg.seed if seed is None else seed, templates=template or cfg.templates,
+                         template_dirs=_template_dirs(cfg, templates), workers=workers or cfg.workers or os.cpu_count() or 1,
+                         shard_docs=cfg.shard_docs, batch_docs=cfg.batch_docs, dpi=tuple(cfg.dpi))
+    columns = [TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
+               TextColumn("{task.fields[rate]} pages/s"), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task("generate", total=n, rate="-")
+        pages = [0]
+
+        def on_shard(info, n_docs, n_pages):
+            pages[0] += n_pages
+            elapsed = progress.tasks[0].elapsed or 1e-9
+            progress.update(task, advance=n_docs, rate=f"{pages[0] / elapsed:.1f}")
+
+        summary = run_generate(out, gen, on_shard=on_shard)
+    for message in summary.template_errors:
+        err.print(f"[bold red]template error:[/] {message}", highlight=False)
+    console.print(f"generated {summary.generated} / verified {summary.verified} / rejected {summary.rejected} "
+                  f"documents ({summary.pages} pages, {summary.skipped_shards} shards already done) "
+                  f"in {summary.seconds:.1f}s -> {out.resolve()}", highlight=False)
+    for reason, count in summary.reasons.most_common():
+        console.print(f"  rejected {count}: {reason}", highlight=False)
+    console.print(f"query it: engine query {out} \"SELECT template, count(*) FROM documents GROUP BY 1\"", highlight=False)
+    if summary.template_errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def query(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the run's views (documents, shards, rejections, ...).")],
+    format: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    limit: Annotated[int, typer.Option(help="Rows printed in table format.")] = 50,
+) -> None:
+    """Run SQL against RUN/catalog.duckdb (from any directory, after moves too)."""
+    import duckdb
+
+    from docfactory.engine.catalog import open_catalog
+
+    if format not in ("table", "csv", "json"):
+        fail(f"unknown format {format!r} (known: table, csv, json)")
+    try:
+        with open_catalog(run, read_only=True) as catalog:
+            rel = catalog.sql(sql)
+            if rel is None:
+                return
+            columns, rows = rel.columns, rel.fetchall()
+    except (duckdb.Error, FileNotFoundError) as exc:
+        fail(str(exc))
+    if format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows([[_cell(v) for v in r] for r in rows])
+    elif format == "json":
+        print(json.dumps([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows], ensure_ascii=False, default=str))
+    else:
+        table = Table(*columns)
+        for r in rows[:limit]:
+            table.add_row(*[_cell(v, 60) for v in r])
+        console.print(table)
+        if len(rows) > limit:
+            console.print(f"({len(rows)} rows, {limit} shown)")
+
+
+def _cell(value, width: int | None = None) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    text = str(value)
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
+
+
+def _jsonable(value):
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@app.command()
+def rerender(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    doc_id: Annotated[str, typer.Argument(help="Document id, e.g. doc-0000003.")],
+    templates: TemplateDirs = None,
+) -> None:
+    """Re-render a stored document from its record and report any difference (exit 1 if any)."""
+    from docfactory.engine.rerender import rerender as do_rerender
+
+    try:
+        report = do_rerender(run, doc_id, [str(d) for d in templates or []])
+    except (KeyError, FileNotFoundError) as exc:
+        fail(str(exc).strip("'\""))
+    if report.rejection:
+        fail(f"{doc_id}: re-render was rejected: {report.rejection}")
+    if report.identical:
+        console.print(f"{doc_id}: {report.pages} page(s) re-rendered byte-identical (image, words, fields, tables, ground truth)")
+        return
+    for line in report.differences:
+        console.print(f"[red]{doc_id}: {line}[/]")
+    raise typer.Exit(1)
+
+
+# -- templates ----------------------------------------------------------------------------------
+
+def _registry(dirs: list[str]):
+    from docfactory.templates import TemplateError, TemplateRegistry
+
+    try:
+        return TemplateRegistry(dirs)
+    except TemplateError as exc:
+        fail(str(exc))
+
+
+@templates_app.command("list")
+def templates_list(templates: TemplateDirs = None) -> None:
+    """List the registered templates (built-in and --templates folders)."""
+    registry = _registry([str(d) for d in templates or []])
+    table = Table("name", "kind", "version", "fields", "tables", "folder")
+    for name in registry.names():
+        t = registry.get(name)
+        table.add_row(name, t.kind, t.config.version, str(len(t.config.fields)), ",".join(t.config.tables), str(t.folder))
+    console.print(table)
+    for name, exc in registry.errors.items():
+        err.print(f"[red]broken template {name}:[/] {exc}", highlight=False)
+
+
+@templates_app.command("show")
+def templates_show(name: str, templates: TemplateDirs = None) -> None:
+    """Show a template's kind, knobs, fonts and declared fields."""
+    from docfactory.templates import TemplateError, UnknownTemplate
+
+    registry = _registry([str(d) for d in templates or []])
+    try:
+        t = registry.get(name)
+    except (TemplateError, UnknownTemplate) as exc:
+        fail(str(exc))
+    c = t.config
+    console.print(f"[bold]{name}[/] ({c.kind}, version {c.version}) {t.folder}\n{c.description}")
+    console.print(f"fonts: {', '.join(c.fonts)}\nknobs: {', '.join(c.knobs)}\nn_items: {c.n_items[0]}-{c.n_items[1]}"
+                  f"\ntables: {', '.join(c.tables) or '-'}", highlight=False)
+    table = Table("field", "type", "provider")
+    for field, decl in c.fields.items():
+        table.add_row(field, decl.type, decl.provider or "")
+    console.print(table)
+
+
+@templates_app.command("validate")
+def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Template name or folder; default: all.")] = None,
+                       templates: TemplateDirs = None) -> None:
+    """Check templates: YAML schema, Jinja syntax, fonts, and a sample render with full label coverage."""
+    from docfactory.engine.generate import usable_templates
+
+    dirs = [str(d) for d in templates or []]
+    names: list[str] = []
+    if target and Path(target).is_dir():
+        dirs.append(str(Path(target).resolve()))
+        folder = Path(target).resolve()
+        names = [folder.name] if (folder / "template.yaml").exists() else sorted(p.name for p in folder.iterdir() if (p / "template.yaml").exists())
+    elif target:
+        names = [target]
+    registry = _registry(dirs)
+    for name in names:
+        if name not in registry.templates and name not in registry.errors:
+            fail(f"unknown template {name!r} (known: {', '.join(registry.names())})")
+    usable, errors = usable_templates(registry, names)
+    for name in usable:
+        console.print(f"[green]ok[/] {name}")
+    for message in errors:
+        err.print(f"[bold red]error:[/] {message}", highlight=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+@templates_app.command("preview")
+def templates_preview(name: str, out: Annotated[Path, typer.Option("--out", help="PNG to write.")],
+                      seed: int = 0, templates: TemplateDirs = None) -> None:
+    """Render a sample page with field (red) and cell (blue) boxes drawn on it."""
+    from docfactory.generators import generate_pages, sample_spec
+    from docfactory.generators.preview import draw_boxes
+    from docfactory.templates import TemplateError, UnknownTemplate
+
+    registry = _registry([str(d) for d in templates or []])
+    try:
+        template = registry.get(name)
+    except (TemplateError, UnknownTemplate) as exc:
+        fail(str(exc))
+    records, rejections = generate_pages([sample_spec(seed, 0, [template], prefix="preview")], registry)
+    if rejections:
+        fail(f"{name}: sample document rejected ({rejections[0].stage}): {rejections[0].reason}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    draw_boxes(records[0]).save(out)
+    console.print(f"wrote {out} ({records[0].width}x{records[0].height}, {len(records[0].fields)} fields, "
+                  f"{sum(len(t.cells) for t in records[0].tables)} cells; page 1 of {records[0].n_pages})")
+
+
+@templates_app.command("new")
+def templates_new(name: str, source: Annotated[str, typer.Option("--from", help="Template to copy.")] = "invoice_classic",
+                  dest: Annotated[Path, typer.Option("--dir", help="Folder to create it in.")] = Path("templates"),
+                  templates: TemplateDirs = None) -> None:
+    """Start a new template as a copy of an existing one (then edit it and run validate)."""
+    from docfactory.templates import TemplateError, UnknownTemplate
+
+    registry = _registry([str(d) for d in templates or []])
+    try:
+        original = registry.get(source)
+    except (TemplateError, UnknownTemplate) as exc:
+        fail(str(exc))
+    target = dest / name
+    if target.exists():
+        fail(f"{target} already exists")
+    shutil.copytree(original.folder, target, ignore=shutil.ignore_patterns("__pycache__"))
+    console.print(f"created {target} from {source}; edit it, then: engine templates validate {target}")
+
+
+if __name__ == "__main__":
+    app()

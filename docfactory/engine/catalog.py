@@ -1,0 +1,98 @@
+"""The run's DuckDB catalog: a `shards` table (the list of complete shards) and one view per
+shard kind over exactly the listed shards.
+
+Paths are stored relative to the run folder and views use relative paths; `open_catalog` points
+DuckDB's `file_search_path` at the run folder, so the catalog answers from any working directory
+and after the folder is moved or copied. (With the plain `duckdb` CLI: `cd RUN && duckdb
+catalog.duckdb`, or `SET file_search_path='RUN'` first.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+
+from docfactory.engine.shards import ShardInfo
+
+CATALOG_FILE = "catalog.duckdb"
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS shards (
+    path VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, iteration INTEGER NOT NULL DEFAULT 0,
+    rows BIGINT NOT NULL, bytes BIGINT NOT NULL, sha256 VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    doc_id VARCHAR, template VARCHAR, stage VARCHAR, reason VARCHAR, shard VARCHAR, created_at TIMESTAMP
+);
+"""
+
+
+class Catalog:
+    """Open with `open_catalog(run_dir)`; use as a context manager so the file lock is released."""
+
+    def __init__(self, run_dir: Path | str, read_only: bool = False):
+        self.run_dir = Path(run_dir).resolve()
+        path = self.run_dir / CATALOG_FILE
+        if read_only and not path.exists():
+            raise FileNotFoundError(f"{path}: no catalog here (is {self.run_dir} a docfactory run folder?)")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(path), read_only=read_only)
+        self.con.execute("SET file_search_path = ?", [str(self.run_dir)])
+        if not read_only:
+            self.con.execute(_TABLES)
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- shards ---------------------------------------------------------------------------
+    def listed(self, kind: str | None = None) -> dict[str, ShardInfo]:
+        sql = "SELECT path, kind, rows, bytes, sha256 FROM shards" + (" WHERE kind = ?" if kind else "")
+        rows = self.con.execute(sql, [kind] if kind else []).fetchall()
+        return {r[0]: ShardInfo(*r) for r in rows}
+
+    def add_shard(self, info: ShardInfo, iteration: int = 0, rejections: Iterable = ()) -> None:
+        """List a complete shard (and the documents rejected while making it) in one transaction."""
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        self.con.execute("BEGIN")
+        try:
+            self.con.execute("DELETE FROM rejections WHERE shard = ?", [info.path])
+            self.con.execute("INSERT OR REPLACE INTO shards VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             [info.path, info.kind, iteration, info.rows, info.bytes, info.sha256, now])
+            for r in rejections:
+                self.con.execute("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)",
+                                 [r.doc_id, r.template, r.stage, r.reason, info.path, now])
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        self.refresh_view(info.kind)
+
+    def refresh_view(self, kind: str) -> None:
+        paths = sorted(self.listed(kind))
+        if not paths:
+            self.con.execute(f"DROP VIEW IF EXISTS {kind}")
+            return
+        files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        self.con.execute(f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+
+    def shard_paths(self, kind: str) -> list[Path]:
+        """Absolute paths of the listed shards of a kind, in a stable order (for polars, datasets)."""
+        return [self.run_dir / p for p in sorted(self.listed(kind))]
+
+    # -- queries ----------------------------------------------------------------------------
+    def sql(self, query: str, params: list | None = None) -> duckdb.DuckDBPyRelation:
+        return self.con.sql(query, params=params) if params else self.con.sql(query)
+
+
+def open_catalog(run_dir: Path | str, read_only: bool = False) -> Catalog:
+    """Open RUN/catalog.duckdb so its views resolve against RUN wherever RUN now lives."""
+    return Catalog(run_dir, read_only=read_only)

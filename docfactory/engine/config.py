@@ -1,0 +1,46 @@
+"""Engine configuration files (YAML): typed, unknown keys rejected, errors name the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class EngineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template_dirs: Annotated[list[str], Field(description="extra template folders (relative to the config file)")] = []
+    templates: Annotated[list[str], Field(description="template names to use; empty = all")] = []
+    seed: int = 0
+    workers: Annotated[int | None, Field(description="processes; default: the core count")] = None
+    shard_docs: Annotated[int, Field(gt=0, description="documents per shard")] = 16
+    batch_docs: Annotated[int, Field(gt=0, description="documents per PDF batch")] = 8
+    dpi: Annotated[list[int], Field(min_length=1, description="page image resolutions to sample from")] = [120]
+
+
+def load_config(path: Path | str | None) -> EngineConfig:
+    if path is None:
+        return EngineConfig()
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    try:
+        config = EngineConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    # Template folders in a config file are relative to that file, not to the working directory.
+    config.template_dirs = [str((path.parent / d).resolve()) for d in config.template_dirs]
+    return config

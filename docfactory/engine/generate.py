@@ -1,0 +1,147 @@
+"""Generate a run's documents: specs by doc index, shards by fixed index ranges, workers in a
+process pool. Because shard k always holds docs [k*S, (k+1)*S), the bytes of every shard are the
+same whatever the worker count, and a resumed run skips the shards the catalog already lists.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from docfactory.engine.catalog import open_catalog
+from docfactory.engine.shards import ShardInfo, write_shard
+from docfactory.generators import Rejection, generate_pages, sample_spec
+from docfactory.templates import TemplateError, TemplateRegistry
+
+
+@dataclass
+class GenerateConfig:
+    n: int
+    seed: int = 0
+    templates: list[str] = field(default_factory=list)  # empty: every registered template
+    template_dirs: list[str] = field(default_factory=list)
+    workers: int = 1
+    shard_docs: int = 16  # documents per shard
+    batch_docs: int = 8  # documents per write_pdf call
+    dpi: tuple[int, ...] = (120,)
+    prefix: str = "doc"
+    iteration: int = 0
+    weights: dict = field(default_factory=dict)
+
+
+@dataclass
+class GenerateSummary:
+    generated: int = 0
+    verified: int = 0
+    rejected: int = 0
+    pages: int = 0
+    skipped_shards: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    template_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _ShardTask:
+    index: int
+    start: int
+    stop: int
+    rel_path: str
+
+
+def shard_path(iteration: int, index: int, kind: str = "documents") -> str:
+    return f"shards/{kind}/it{iteration:03d}/part-{index:05d}.parquet"
+
+
+def usable_templates(registry: TemplateRegistry, names: list[str]) -> tuple[list[str], list[str]]:
+    """(templates to use, errors): broken templates are reported and left out, never silently."""
+    from docfactory.generators.template_check import check_template
+
+    errors = [str(e) for n, e in sorted(registry.errors.items()) if not names or n in names]
+    wanted = names or registry.names()
+    usable = []
+    for name in wanted:
+        if name in registry.errors:
+            continue
+        try:
+            check_template(registry.get(name))
+            usable.append(name)
+        except (TemplateError, KeyError) as exc:
+            errors.append(str(exc))
+    return usable, errors
+
+
+_REGISTRY_CACHE: dict[tuple, TemplateRegistry] = {}
+
+
+def _registry(template_dirs: tuple[str, ...]) -> TemplateRegistry:
+    # One registry per worker process: loading templates parses YAML and compiles Jinja.
+    if template_dirs not in _REGISTRY_CACHE:
+        _REGISTRY_CACHE[template_dirs] = TemplateRegistry(template_dirs)
+    return _REGISTRY_CACHE[template_dirs]
+
+
+def make_shard(run_dir: str, cfg: GenerateConfig, names: list[str], task: _ShardTask):
+    """Worker: build, verify and write one shard. Returns (ShardInfo, rejections, n_docs)."""
+    registry = _registry(tuple(cfg.template_dirs))
+    templates = [registry.get(n) for n in names]
+    rows: list[dict] = []
+    rejections: list[Rejection] = []
+    for b in range(task.start, task.stop, cfg.batch_docs):
+        specs = [sample_spec(cfg.seed, i, templates, prefix=cfg.prefix, weights=cfg.weights, dpi=cfg.dpi)
+                 for i in range(b, min(b + cfg.batch_docs, task.stop))]
+        records, rejected = generate_pages(specs, registry)
+        rows.extend(r.to_row() for r in records)
+        rejections.extend(rejected)
+    info = write_shard(Path(run_dir), task.rel_path, "documents", rows)
+    return info, rejections, task.stop - task.start
+
+
+def run_generate(run_dir: Path | str, cfg: GenerateConfig,
+                 on_shard: Callable[[ShardInfo, int, int], None] | None = None) -> GenerateSummary:
+    """Generate cfg.n documents into run_dir; `on_shard(info, docs, pages)` reports progress."""
+    started = time.perf_counter()
+    run_dir = Path(run_dir).resolve()
+    summary = GenerateSummary()
+    registry = _registry(tuple(cfg.template_dirs))
+    names, summary.template_errors = usable_templates(registry, cfg.templates)
+    if not names:
+        summary.seconds = time.perf_counter() - started
+        return summary
+    tasks = [
+        _ShardTask(k, start, min(start + cfg.shard_docs, cfg.n), shard_path(cfg.iteration, k))
+        for k, start in enumerate(range(0, cfg.n, cfg.shard_docs))
+    ]
+    with open_catalog(run_dir) as catalog:
+        done = catalog.listed("documents")
+        todo = [t for t in tasks if t.rel_path not in done]
+        summary.skipped_shards = len(tasks) - len(todo)
+
+        def record(result) -> None:
+            info, rejections, n_docs = result
+            catalog.add_shard(info, cfg.iteration, rejections)
+            summary.generated += n_docs
+            summary.rejected += len(rejections)
+            summary.verified += n_docs - len(rejections)
+            summary.pages += info.rows
+            summary.reasons.update(f"{r.stage}: {r.reason.split(':')[0]}" for r in rejections)
+            if on_shard:
+                on_shard(info, n_docs, info.rows)
+
+        if cfg.workers <= 1 or len(todo) <= 1:
+            for task in todo:
+                record(make_shard(str(run_dir), cfg, names, task))
+        else:
+            # spawn: the parent holds DuckDB threads, which fork would copy mid-flight.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
+                futures = [pool.submit(make_shard, str(run_dir), cfg, names, t) for t in todo]
+                for fut in as_completed(futures):
+                    record(fut.result())
+    summary.seconds = time.perf_counter() - started
+    return summary
