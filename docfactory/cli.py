@@ -102,10 +102,10 @@ def query(
         fail(f"unknown format {format!r} (known: table, csv, json)")
     try:
         with open_catalog(run, read_only=True) as catalog:
-            rel = catalog.sql(sql)
-            if rel is None:
+            result = catalog.sql(sql)
+            if result.description is None:  # a statement without a result set
                 return
-            columns, rows = rel.columns, rel.fetchall()
+            columns, rows = [d[0] for d in result.description], result.fetchall()
     except (duckdb.Error, FileNotFoundError) as exc:
         fail(str(exc))
     if format == "csv":

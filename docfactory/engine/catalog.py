@@ -89,8 +89,13 @@ class Catalog:
         return [self.run_dir / p for p in sorted(self.listed(kind))]
 
     # -- queries ----------------------------------------------------------------------------
-    def sql(self, query: str, params: list | None = None) -> duckdb.DuckDBPyRelation:
-        return self.con.sql(query, params=params) if params else self.con.sql(query)
+    def sql(self, query: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+        """Run a query; the result has fetchall(), fetchone(), pl() and description."""
+        return self.con.execute(query, params or [])
+
+    def frame(self, query: str, params: list | None = None):
+        """A query's result as a polars DataFrame."""
+        return self.con.execute(query, params or []).pl()
 
 
 def open_catalog(run_dir: Path | str, read_only: bool = False) -> Catalog:

@@ -29,7 +29,7 @@ class RerenderReport:
 
 def rerender(run_dir: Path | str, doc_id: str, template_dirs: list[str] = ()) -> RerenderReport:
     with open_catalog(run_dir, read_only=True) as catalog:
-        stored = catalog.sql("SELECT * FROM documents WHERE doc_id = ? ORDER BY page", [doc_id]).pl().to_dicts()
+        stored = catalog.frame("SELECT * FROM documents WHERE doc_id = ? ORDER BY page", [doc_id]).to_dicts()
     if not stored:
         raise KeyError(f"{doc_id}: no such document in {run_dir}")
     first = stored[0]

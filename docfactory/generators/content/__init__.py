@@ -74,3 +74,27 @@ def select(tree: Any, keep: Callable[[str], bool], prefix: str = "") -> Any:
         out = [select(v, keep, f"{prefix}.{i}" if prefix else str(i)) for i, v in enumerate(tree)]
         return [v for v in out if v not in (None, {}, [])]
     return None
+
+
+def unflatten(values: dict[str, Any]) -> dict:
+    """{'items.1.amount': v, ...} -> nested dicts and lists (the inverse of iter_fields)."""
+    root: dict = {}
+    for path, value in values.items():
+        parts = path.split(".")
+        node: Any = root
+        for part, nxt in zip(parts, parts[1:]):
+            empty: Any = [] if nxt.isdigit() else {}
+            if isinstance(node, list):
+                index = int(part)
+                node.extend(None for _ in range(index + 1 - len(node)))
+                node[index] = node[index] if node[index] is not None else empty
+                node = node[index]
+            else:
+                node = node.setdefault(part, empty)
+        if isinstance(node, list):
+            index = int(parts[-1])
+            node.extend(None for _ in range(index + 1 - len(node)))
+            node[index] = value
+        else:
+            node[parts[-1]] = value
+    return root
