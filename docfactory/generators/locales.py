@@ -106,6 +106,11 @@ _LABELS: dict[str, dict[str, str]] = {
         # invoice_modern
         "Currency": "Währung", "Bank details": "Bankverbindung", "Total due": "Zu zahlen", "VAT": "USt.",
         "Tax summary": "Steuerübersicht", "Thank you for your business.": "Vielen Dank für Ihren Auftrag.",
+        # receipts
+        "Tel.": "Tel.", "Cashier": "Kassierer", "Approved": "Genehmigt", "Voucher": "Gutschein",
+        "Please keep your receipt": "Bitte Beleg aufbewahren", "Coupon": "Coupon", "Promotion": "Aktion",
+        "You saved": "Sie haben gespart", "Gross": "Brutto", "Paid": "Bezahlt", "Items": "Artikel",
+        "incl. VAT": "inkl. MwSt.", "Store": "Filiale", "Till": "Kasse",
     },
     "fr_FR": {
         "Invoice": "Facture", "Invoice No.": "N° de facture", "Date": "Date", "Due date": "Échéance",
@@ -120,6 +125,11 @@ _LABELS: dict[str, dict[str, str]] = {
         # invoice_modern
         "Currency": "Devise", "Bank details": "Coordonnées bancaires", "Total due": "Net à payer", "VAT": "TVA",
         "Tax summary": "Récapitulatif TVA", "Thank you for your business.": "Merci de votre confiance.",
+        # receipts
+        "Tel.": "Tél.", "Cashier": "Caissier", "Approved": "Accepté", "Voucher": "Bon d'achat",
+        "Please keep your receipt": "Ticket à conserver", "Coupon": "Coupon", "Promotion": "Promo",
+        "You saved": "Vous avez économisé", "Gross": "TTC", "Paid": "Payé", "Items": "Articles",
+        "incl. VAT": "dont TVA", "Store": "Magasin", "Till": "Caisse",
     },
 }
 

@@ -1,29 +1,93 @@
-"""Receipt content: a shop, items, a discount, tax, and how it was paid (cash gives change)."""
+"""Receipt content: a shop, items, discounts, tax, and how it was paid (cash gives change).
+
+Discounts are exact: item promotions (template option `promotions`) and a coupon at the
+`discount_rate` knob add up to `discount`, and `total = subtotal - discount + tax` holds to the cent.
+Template option `split_payment` sometimes pays part with a voucher; the payment lines always add
+up to `payment.tendered`, and `payment.change = tendered - total`.
+"""
 
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
 from docfactory.generators.content.context import ContentContext
-from docfactory.generators.content.invoice import line_items, totals
 from docfactory.generators.content.vocab import GROCERIES, language
+from docfactory.generators.locales import round_money, translator
+
+_PROMO_RATES = ("0.1", "0.2", "0.25", "0.3", "0.5")
+
+
+def _note_step(exponent: int, rng) -> Decimal:
+    # Customers hand over the next round note: 5, 10, 20 or 50 units (x100 for yen).
+    return Decimal(rng.choice((5, 10, 20, 50))) * (100 if exponent == 0 else 1)
 
 
 def _tendered(total: Decimal, exponent: int, rng) -> Decimal:
-    # Customers hand over the next round note: 5, 10, 20 or 50 units (x100 for yen).
-    step = Decimal(rng.choice((5, 10, 20, 50))) * (100 if exponent == 0 else 1)
+    step = _note_step(exponent, rng)
     return (total / step).to_integral_value(rounding=ROUND_CEILING) * step
 
 
+# Positions in vocab.GROCERIES (the same in every language) of goods sold by weight.
+_WEIGHED = frozenset({3, 4, 8, 15})  # bananas, cheese, tomatoes, chicken
+
+
+def _basket(ctx: ContentContext, names: tuple[str, ...]) -> list[dict]:
+    """Grocery lines at shop prices; loose goods are weighed (kilos to the gram, price per kilo)."""
+    n = ctx.knobs.n_items
+    picks = ctx.rng.sample(range(len(names)), n) if n <= len(names) else [ctx.rng.randrange(len(names)) for _ in range(n)]
+    items = []
+    for index in picks:
+        weighed = index in _WEIGHED and ctx.rng.random() < 0.7
+        qty = Decimal(ctx.rng.randrange(150, 2500)).scaleb(-3) if weighed \
+            else Decimal(ctx.rng.choice((1, 1, 1, 1, 2, 2, 3, 4, 6)))
+        unit = ctx.price(1, 20 if weighed else 12)
+        items.append({"description": names[index], "qty": qty, "unit": unit, "weighed": weighed,
+                      "amount": round_money(qty * unit, ctx.currency)})
+    return items
+
+
+def _promotions(ctx: ContentContext, items: list[dict]) -> None:
+    """Mark one or two items down by a percentage of the line amount (a 'promo' key on the item)."""
+    for it in ctx.rng.sample(items, min(len(items), ctx.rng.choice((1, 1, 2)))):
+        rate = Decimal(ctx.rng.choice(_PROMO_RATES))
+        it["promo"] = {"rate": rate, "amount": round_money(it["amount"] * rate, ctx.currency)}
+
+
+def _sums(ctx: ContentContext, items: list[dict], rate: Decimal) -> dict:
+    subtotal = sum((it["amount"] for it in items), Decimal(0))
+    promos = sum((it["promo"]["amount"] for it in items if "promo" in it), Decimal(0))
+    coupon = round_money((subtotal - promos) * Decimal(ctx.knobs.discount_rate), ctx.currency)
+    discount = promos + coupon
+    tax = round_money((subtotal - discount) * rate, ctx.currency)
+    return {"subtotal": subtotal, "coupon": coupon, "discount": discount, "tax_base": subtotal - discount,
+            "tax": tax, "total": subtotal - discount + tax}
+
+
+def _payments(ctx: ContentContext, total: Decimal, cash: bool) -> list[tuple[str, Decimal]]:
+    """(method, amount) lines: an optional voucher first, then cash (rounded up to a note) or card."""
+    lines, rest = [], total
+    if ctx.options.get("split_payment") and ctx.rng.random() < 0.35:
+        voucher = _note_step(ctx.currency.exponent, ctx.rng)
+        if voucher < total:
+            lines.append(("Voucher", voucher))
+            rest = total - voucher
+    lines.append(("Cash", _tendered(rest, ctx.currency.exponent, ctx.rng)) if cash else ("Card", rest))
+    return lines
+
+
 def build_receipt(ctx: ContentContext) -> dict:
+    t = translator(ctx.knobs.locale)
     day = ctx.issue_date()
     rate = Decimal(ctx.knobs.tax_rate)
-    items = line_items(ctx, GROCERIES[language(ctx.knobs.locale)], [rate])
-    sums = totals(ctx, items, Decimal(ctx.knobs.discount_rate))
+    items = _basket(ctx, GROCERIES[language(ctx.knobs.locale)])
+    if ctx.options.get("promotions"):
+        _promotions(ctx, items)
+    sums = _sums(ctx, items, rate)
     cash = ctx.rng.random() < 0.5
-    tendered = _tendered(sums["total"], ctx.currency.exponent, ctx.rng) if cash else sums["total"]
+    payments = _payments(ctx, sums["total"], cash)
+    tendered = sum((amount for _, amount in payments), Decimal(0))
     fake = ctx.fake
-    return {
+    tree = {
         "store": {
             "name": ctx.text(fake.company()),
             "address": ctx.address(ctx.postal_address()),
@@ -33,24 +97,44 @@ def build_receipt(ctx: ContentContext) -> dict:
         "date": ctx.date(day),
         "time": ctx.time(ctx.rng.randrange(7, 22), ctx.rng.randrange(0, 60)),
         "currency": ctx.ident(ctx.currency.code),
-        "items": [
-            {
-                "description": ctx.text(it["description"]),
-                "quantity": ctx.number(it["qty"]),
-                "unit_price": ctx.amount(it["unit"]),
-                "amount": ctx.amount(it["amount"]),
-            }
-            for it in items
-        ],
+        "items": [_item(ctx, it) for it in items],
         "subtotal": ctx.money(sums["subtotal"]),
         "discount_rate": ctx.percent(Decimal(ctx.knobs.discount_rate)),
+        # Printed as negative lines; `discount` (positive) is all item promotions plus the coupon.
+        "coupons": [{"rate": ctx.percent(Decimal(ctx.knobs.discount_rate)), "amount": ctx.amount(-sums["coupon"])}]
+                   if sums["coupon"] else [],
         "discount": ctx.money(sums["discount"]),
         "tax_rate": ctx.percent(rate),
+        "tax_base": ctx.money(sums["tax_base"]),
         "tax": ctx.money(sums["tax"]),
         "total": ctx.money(sums["total"]),
         "payment": {
-            "method": ctx.text("Cash" if cash else "Card"),
+            "method": ctx.text(t(payments[-1][0])),
             "tendered": ctx.money(tendered),
             "change": ctx.money(tendered - sums["total"]),
         },
     }
+    # Drawn last so the values above do not depend on whether a template shows card numbers.
+    tree["payments"] = [_payment_line(ctx, t, method, amount) for method, amount in payments]
+    return tree
+
+
+def _item(ctx: ContentContext, it: dict) -> dict:
+    out = {
+        "description": ctx.text(it["description"]),
+        "quantity": ctx.number(it["qty"]),
+        "unit_price": ctx.amount(it["unit"]),
+        "amount": ctx.amount(it["amount"]),
+    }
+    if it["weighed"]:
+        out["unit"] = ctx.text("kg")
+    if "promo" in it:
+        out["promo"] = {"rate": ctx.percent(it["promo"]["rate"]), "amount": ctx.amount(-it["promo"]["amount"])}
+    return out
+
+
+def _payment_line(ctx: ContentContext, t, method: str, amount) -> dict:
+    line = {"method": ctx.text(t(method)), "amount": ctx.money(amount)}
+    if method == "Card":
+        line["card_number"] = ctx.ident("**** **** **** " + f"{ctx.rng.randrange(0, 10000):04d}")
+    return line
