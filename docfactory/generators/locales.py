@@ -111,6 +111,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "Please keep your receipt": "Bitte Beleg aufbewahren", "Coupon": "Coupon", "Promotion": "Aktion",
         "You saved": "Sie haben gespart", "Gross": "Brutto", "Paid": "Bezahlt", "Items": "Artikel",
         "incl. VAT": "inkl. MwSt.", "Store": "Filiale", "Till": "Kasse",
+        "Tax No.": "St.-Nr.", "Price": "Preis", "Thank you for shopping with us!": "Vielen Dank für Ihren Einkauf!",
+        "Exchange within 14 days with receipt.": "Umtausch innerhalb von 14 Tagen nur mit Beleg.",
     },
     "fr_FR": {
         "Invoice": "Facture", "Invoice No.": "N° de facture", "Date": "Date", "Due date": "Échéance",
@@ -130,6 +132,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "Please keep your receipt": "Ticket à conserver", "Coupon": "Coupon", "Promotion": "Promo",
         "You saved": "Vous avez économisé", "Gross": "TTC", "Paid": "Payé", "Items": "Articles",
         "incl. VAT": "dont TVA", "Store": "Magasin", "Till": "Caisse",
+        "Tax No.": "SIRET", "Price": "Prix", "Thank you for shopping with us!": "Merci de votre visite !",
+        "Exchange within 14 days with receipt.": "Échange sous 14 jours sur présentation du ticket.",
     },
 }
 
