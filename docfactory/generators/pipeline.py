@@ -1,5 +1,5 @@
-"""Specs -> verified page records. Many documents share one `write_pdf` call: WeasyPrint's PDF
-step is dominated by per-call font work, so a batch pays it once (see benchmarks/generate.py).
+"""Specs -> verified page records: content, HTML, WeasyPrint layout and PDF, PyMuPDF page image
+and text, then every label checked against the PDF text inside its box.
 
 A document that fails any stage becomes a `Rejection` with its reason; the batch goes on.
 """
@@ -7,8 +7,10 @@ A document that fails any stage becomes a `Rejection` with its reason; the batch
 from __future__ import annotations
 
 import json
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Sequence
+from typing import MutableMapping, Sequence
 
 import pymupdf
 
@@ -42,40 +44,52 @@ class _Prepared:
     pages: list[PageLayout]
 
 
-def generate_pages(specs: Sequence[DocSpec], registry: TemplateRegistry) -> tuple[list[PageRecord], list[Rejection]]:
-    """Build, render, label and verify a batch of documents. Records come in spec order."""
-    prepared, rejected = [], []
+@contextmanager
+def _timed(times: MutableMapping[str, float] | None, stage: str):
+    start = time.perf_counter()
+    yield
+    if times is not None:
+        times[stage] = times.get(stage, 0.0) + time.perf_counter() - start
+
+
+def generate_pages(specs: Sequence[DocSpec], registry: TemplateRegistry,
+                   times: MutableMapping[str, float] | None = None) -> tuple[list[PageRecord], list[Rejection]]:
+    """Build, render, label and verify documents. Records come in spec order.
+    `times`, if given, accumulates seconds per stage (for benchmarks/generate.py)."""
+    records, rejected = [], []
     for spec in specs:
         try:
-            prepared.append(_prepare(spec, registry))
+            prepared = _prepare(spec, registry, times)
         except (TemplateError, ContentRejected) as exc:
-            rejected.append(Rejection(spec.doc_id, spec.template, "template" if isinstance(exc, TemplateError) else "content", str(exc)))
-    if not prepared:
-        return [], rejected
-    all_pages = [page for p in prepared for page in p.document.pages]
-    # full_fonts: embed fonts whole instead of subsetting them per call, which was ~95% of write_pdf.
-    pdf = prepared[0].document.copy(all_pages).write_pdf(full_fonts=True)
-    records = []
-    with pymupdf.open(stream=pdf, filetype="pdf") as pdf_doc:
-        offset = 0
-        for p in prepared:
-            n = len(p.pages)
-            result = _finish(p, [pdf_doc[offset + i] for i in range(n)])
-            offset += n
-            if isinstance(result, Rejection):
-                rejected.append(result)
-            else:
-                records.extend(result)
+            stage = "template" if isinstance(exc, TemplateError) else "content"
+            rejected.append(Rejection(spec.doc_id, spec.template, stage, str(exc)))
+            continue
+        with _timed(times, "write_pdf"):
+            # One PDF per document, so its bytes (and the page image) never depend on which other
+            # documents share a batch. With Debian's libharfbuzz-subset0 WeasyPrint subsets fonts
+            # with HarfBuzz (~20 ms a page) instead of fontTools (~350 ms). The PDF is only read
+            # back in memory, so its streams stay uncompressed.
+            pdf = prepared.document.write_pdf(uncompressed_pdf=True)
+        with pymupdf.open(stream=pdf, filetype="pdf") as pdf_doc:
+            result = _finish(prepared, list(pdf_doc), times)
+        if isinstance(result, Rejection):
+            rejected.append(result)
+        else:
+            records.extend(result)
     return records, rejected
 
 
-def _prepare(spec: DocSpec, registry: TemplateRegistry) -> _Prepared:
+def _prepare(spec: DocSpec, registry: TemplateRegistry, times=None) -> _Prepared:
     template = registry.get(spec.template)
-    content = build_content(spec, template)
-    html = render_html(spec, template, content)
-    document = layout(html, [template.css, font_css(spec.knobs.font)])
-    pages = read_labels(document)
-    check_field_coverage(template, content, pages, html)
+    with _timed(times, "content"):
+        content = build_content(spec, template)
+    with _timed(times, "jinja"):
+        html = render_html(spec, template, content)
+    with _timed(times, "layout"):
+        document = layout(html, [template.css, font_css(spec.knobs.font)])
+    with _timed(times, "labels"):
+        pages = read_labels(document)
+        check_field_coverage(template, content, pages, html)
     return _Prepared(spec, template, content, document, pages)
 
 
@@ -110,13 +124,20 @@ def _source_line(template: Template, name: str) -> int | None:
     return None
 
 
-def _finish(p: _Prepared, pdf_pages: list) -> list[PageRecord] | Rejection:
+def _finish(p: _Prepared, pdf_pages: list, times=None) -> list[PageRecord] | Rejection:
     dpi = p.spec.knobs.dpi
     scale = dpi / CSS_PX_PER_INCH
     texts, images = [], []
     for page in pdf_pages:
-        texts.append(read_text(page, dpi))
-        images.append(render_png(page, dpi))
+        with _timed(times, "pdf_text"):
+            texts.append(read_text(page, dpi))
+        with _timed(times, "raster_png"):
+            images.append(render_png(page, dpi))
+    with _timed(times, "verify"):
+        return _verify_and_record(p, texts, images, scale)
+
+
+def _verify_and_record(p: _Prepared, texts, images, scale: float) -> list[PageRecord] | Rejection:
     # Verify: every field's and cell's label equals the PDF text inside its box(es).
     field_text: dict[str, list[str]] = {}
     page_fields: list[dict[str, list[Box]]] = []
