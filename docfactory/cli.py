@@ -61,7 +61,7 @@ def generate(
     cfg = _config(config)
     gen = GenerateConfig(n=n, seed=cfg.seed if seed is None else seed, templates=template or cfg.templates,
                          template_dirs=_template_dirs(cfg, templates), workers=workers or cfg.workers or os.cpu_count() or 1,
-                         shard_docs=cfg.shard_docs, batch_docs=cfg.batch_docs, dpi=tuple(cfg.dpi))
+                         shard_docs=cfg.shard_docs, dpi=tuple(cfg.dpi))
     columns = [TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
                TextColumn("{task.fields[rate]} pages/s"), TimeElapsedColumn()]
     with Progress(*columns, console=err, transient=False) as progress:

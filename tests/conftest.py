@@ -21,5 +21,5 @@ def registry() -> TemplateRegistry:
 def small_run(tmp_path_factory) -> tuple[Path, object]:
     """20 documents across every built-in template, one worker, shards of 8 documents."""
     run = tmp_path_factory.mktemp("run") / "run_w1"
-    summary = run_generate(run, GenerateConfig(n=N_DOCS, seed=7, workers=1, shard_docs=8, batch_docs=4))
+    summary = run_generate(run, GenerateConfig(n=N_DOCS, seed=7, workers=1, shard_docs=8))
     return run, summary

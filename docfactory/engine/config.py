@@ -21,7 +21,6 @@ class EngineConfig(BaseModel):
     seed: int = 0
     workers: Annotated[int | None, Field(description="processes; default: the core count")] = None
     shard_docs: Annotated[int, Field(gt=0, description="documents per shard")] = 16
-    batch_docs: Annotated[int, Field(gt=0, description="documents per PDF batch")] = 8
     dpi: Annotated[list[int], Field(min_length=1, description="page image resolutions to sample from")] = [120]
 
 

@@ -27,7 +27,6 @@ class GenerateConfig:
     template_dirs: list[str] = field(default_factory=list)
     workers: int = 1
     shard_docs: int = 16  # documents per shard
-    batch_docs: int = 8  # documents per write_pdf call
     dpi: tuple[int, ...] = (120,)
     prefix: str = "doc"
     iteration: int = 0
@@ -92,10 +91,9 @@ def make_shard(run_dir: str, cfg: GenerateConfig, names: list[str], task: _Shard
     templates = [registry.get(n) for n in names]
     rows: list[dict] = []
     rejections: list[Rejection] = []
-    for b in range(task.start, task.stop, cfg.batch_docs):
-        specs = [sample_spec(cfg.seed, i, templates, prefix=cfg.prefix, weights=cfg.weights, dpi=cfg.dpi)
-                 for i in range(b, min(b + cfg.batch_docs, task.stop))]
-        records, rejected = generate_pages(specs, registry)
+    for i in range(task.start, task.stop):
+        spec = sample_spec(cfg.seed, i, templates, prefix=cfg.prefix, weights=cfg.weights, dpi=cfg.dpi)
+        records, rejected = generate_pages([spec], registry)
         rows.extend(r.to_row() for r in records)
         rejections.extend(rejected)
     info = write_shard(Path(run_dir), task.rel_path, "documents", rows)

@@ -79,7 +79,7 @@ def test_catalog_answers_from_another_directory_and_after_a_move(small_run, tmp_
 def test_same_seed_gives_identical_shards_with_one_or_two_workers(small_run, tmp_path):
     run, _ = small_run
     other = tmp_path / "run_w2"
-    summary = run_generate(other, GenerateConfig(n=N_DOCS, seed=7, workers=2, shard_docs=8, batch_docs=4))
+    summary = run_generate(other, GenerateConfig(n=N_DOCS, seed=7, workers=2, shard_docs=8))
     assert summary.verified == N_DOCS
     assert _shard_hashes(other) == _shard_hashes(run)
 
@@ -87,7 +87,7 @@ def test_same_seed_gives_identical_shards_with_one_or_two_workers(small_run, tmp
 def test_rerunning_skips_listed_shards(small_run):
     run, _ = small_run
     before = _shard_hashes(run)
-    summary = run_generate(run, GenerateConfig(n=N_DOCS, seed=7, workers=1, shard_docs=8, batch_docs=4))
+    summary = run_generate(run, GenerateConfig(n=N_DOCS, seed=7, workers=1, shard_docs=8))
     assert summary.skipped_shards == 3 and summary.generated == 0
     assert _shard_hashes(run) == before
 
