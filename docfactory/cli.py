@@ -19,7 +19,7 @@ app = typer.Typer(help="docfactory: synthesize perfectly labelled documents, sto
 templates_app = typer.Typer(help="List, inspect, validate, preview and create document templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # errors carry paths: never wrap them
 
 TemplateDirs = Annotated[Optional[list[Path]], typer.Option("--templates", help="Extra template folder (repeatable).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML config (template_dirs, seed, workers, ...).")]
