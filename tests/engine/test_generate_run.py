@@ -99,3 +99,30 @@ def test_rerender_reproduces_a_stored_document_byte_for_byte(small_run):
     for doc_id in doc_ids[:3]:
         report = rerender(run, doc_id)
         assert report.identical, report.differences
+
+
+def test_shards_load_with_hugging_face_datasets(small_run, tmp_path, monkeypatch):
+    datasets = __import__("pytest").importorskip("datasets")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    run, _ = small_run
+    with open_catalog(run, read_only=True) as catalog:
+        files = [str(p) for p in catalog.shard_paths("documents")]
+        pages = catalog.sql("SELECT count(*) FROM documents").fetchone()[0]
+    ds = datasets.load_dataset("parquet", data_files=files, split="train", cache_dir=str(tmp_path / "cache"))
+    assert ds.num_rows == pages and ds[0]["fields"][0]["boxes"]
+
+
+def test_cli_query_and_rerender(small_run, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from docfactory.cli import app
+
+    run, _ = small_run
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["query", str(run), "SELECT count(DISTINCT doc_id) AS n FROM documents", "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == [{"n": N_DOCS}]
+    result = CliRunner().invoke(app, ["query", str(run), "SELECT nope FROM documents"])
+    assert result.exit_code == 1 and "nope" in result.stderr
+    result = CliRunner().invoke(app, ["rerender", str(run), "doc-0000004"])
+    assert result.exit_code == 0 and "byte-identical" in result.stdout
