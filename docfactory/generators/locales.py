@@ -113,6 +113,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "incl. VAT": "inkl. MwSt.", "Store": "Filiale", "Till": "Kasse",
         "Tax No.": "St.-Nr.", "Price": "Preis", "Thank you for shopping with us!": "Vielen Dank für Ihren Einkauf!",
         "Exchange within 14 days with receipt.": "Umtausch innerhalb von 14 Tagen nur mit Beleg.",
+        # statement_report (titles and period names are content, translated by the builder)
+        "Total revenue": "Gesamtumsatz", "Revenue net of VAT. Figures are unaudited.": "Umsätze netto. Ungeprüfte Zahlen.",
+        "Sales report": "Verkaufsbericht", "Regional revenue statement": "Umsatzübersicht nach Regionen",
+        "Performance summary": "Leistungsübersicht",
     },
     "fr_FR": {
         "Invoice": "Facture", "Invoice No.": "N° de facture", "Date": "Date", "Due date": "Échéance",
@@ -134,6 +138,11 @@ _LABELS: dict[str, dict[str, str]] = {
         "incl. VAT": "dont TVA", "Store": "Magasin", "Till": "Caisse",
         "Tax No.": "SIRET", "Price": "Prix", "Thank you for shopping with us!": "Merci de votre visite !",
         "Exchange within 14 days with receipt.": "Échange sous 14 jours sur présentation du ticket.",
+        # statement_report (titles and period names are content, translated by the builder)
+        "Total revenue": "CA total", "Revenue net of VAT. Figures are unaudited.": "Chiffre d'affaires HT. Chiffres non audités.",
+        "Sales report": "Rapport des ventes", "Regional revenue statement": "Chiffre d'affaires par région",
+        "Performance summary": "Synthèse des performances",
+        "Q1": "T1", "Q2": "T2", "Q3": "T3", "Q4": "T4", "H1": "S1", "H2": "S2",
     },
 }
 
