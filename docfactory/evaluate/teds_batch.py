@@ -43,7 +43,7 @@ def teds_many(
     jobs = list(pairs)
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
-    if workers == 0:
+    if workers == 0 or not jobs:
         return [_score(index, pair, structure_only, clamp) for index, pair in enumerate(jobs)]
     results: dict[int, TedsResult] = {}
     pool = _Pool(min(workers, max(1, len(jobs))), structure_only, clamp)
@@ -51,12 +51,13 @@ def teds_many(
         pending = list(enumerate(jobs))[::-1]
         while pending or pool.busy():
             for worker in pool.idle():
-                if not pending:
-                    break
-                index, pair = pending.pop()
-                failure = worker.start(index, pair)
-                if failure is not None:
-                    results[index] = failure
+                # A pair that cannot be sent leaves the worker idle: give it the next one at once,
+                # or the wait below could block on a pool with nothing in flight.
+                while pending and worker.index is None:
+                    index, pair = pending.pop()
+                    failure = worker.start(index, pair)
+                    if failure is not None:
+                        results[index] = failure
             for result in pool.collect(timeout_s):
                 results[result.index] = result
     finally:
