@@ -26,26 +26,20 @@ Where we differ from the reference, on purpose:
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
 
 import numpy as np
-from lxml import etree, html
+from lxml import etree
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 
 from docfactory.evaluate.tree_edit import PostorderTree, postorder, tree_edit_distance
 
-# Same parser settings as the reference: comments never become nodes.
-_PARSER = html.HTMLParser(remove_comments=True, encoding="utf-8")
-
-
-@dataclass(frozen=True)
-class _Cell:
-    """A td as the reference sees it; ``tokens`` are its content tokens."""
-
-    colspan: int
-    rowspan: int
-    tokens: tuple[str, ...]
+# The reference's parser settings (comments never become nodes). lxml.etree's HTMLParser builds the
+# same libxml2 tree as lxml.html's without its per-element class lookup, which is slow on big tables.
+_PARSER = etree.HTMLParser(remove_comments=True, encoding="utf-8")
+# Inline-tag tokens ("<b>", "</b>") get one code point each, from the supplementary private use area
+# upwards, skipping any code point the cells themselves use.
+_FIRST_TAG_CODE = 0xF0000
 
 
 def teds(pred_html: str, gold_html: str, structure_only: bool = False, clamp: bool = False) -> float:
@@ -102,14 +96,17 @@ def table_edit_distance(pred: etree._Element, gold: etree._Element, structure_on
 def _find_table(text: str) -> etree._Element | None:
     """The first ``body/table``, as the reference finds it, after wrapping a bare fragment.
 
-    ``document_fromstring`` is what the reference's ``fromstring`` does for a full document; for a
-    fragment it adds the html/body the reference then fails to find.
+    Parsing the text as a whole document is what the reference's ``lxml.html.fromstring`` does when
+    the text starts with <html> or a doctype; for a fragment, libxml2 adds the html/body that the
+    reference then fails to find.
     """
     if not text.strip():
         return None
     try:
-        root = html.document_fromstring(text, _PARSER)
-    except etree.ParserError:  # e.g. nothing but a comment: there is no table to score
+        root = etree.fromstring(text, _PARSER)
+    except etree.LxmlError:  # unparsable: there is no table to score
+        return None
+    if root is None:  # e.g. nothing but a comment (lxml.html calls this "Document is empty")
         return None
     tables = root.xpath("body/table")
     return tables[0] if tables else None
@@ -127,15 +124,17 @@ def _tree_children(node: etree._Element) -> list[etree._Element]:
 
 def _describe(
     tree: PostorderTree[etree._Element], kinds: dict[Hashable, int], structure_only: bool
-) -> tuple[np.ndarray, dict[int, tuple[str, ...]]]:
-    """Kind id per node, and the content tokens of each td by postorder index."""
+) -> tuple[np.ndarray, dict[int, str | list[str]]]:
+    """Kind id per node, and each td's content by postorder index: its text when it has no
+    inline elements (then its tokens are its characters), else its token list."""
     kind_ids = np.empty(tree.size, dtype=np.int64)
-    cells: dict[int, tuple[str, ...]] = {}
+    cells: dict[int, str | list[str]] = {}
     for index, node in enumerate(tree.nodes):
         if node.tag == "td":
             # int() like the reference: a malformed span ("abc") raises ValueError.
             key: Hashable = (node.tag, int(node.attrib.get("colspan", "1")), int(node.attrib.get("rowspan", "1")))
-            cells[index] = () if structure_only else tuple(_cell_tokens(node))
+            if not structure_only:
+                cells[index] = _cell_tokens(node) if len(node) else (node.text or "")
         else:
             key = (node.tag, None, None)
         kind_ids[index] = kinds.setdefault(key, len(kinds))
@@ -162,30 +161,51 @@ def _tokenize(node: etree._Element, tokens: list[str]) -> None:
         tokens.extend(node.tail)
 
 
-def _content_costs(pred_cells: list[tuple[str, ...]], gold_cells: list[tuple[str, ...]]) -> np.ndarray:
+def _encode(pred_cells: list[str | list[str]], gold_cells: list[str | list[str]]) -> tuple[list[str], list[str]]:
+    """Each cell's tokens as a str, one code point per token, so that rapidfuzz can compare them.
+
+    A character token stands for itself; every multi-character token (an inline tag) gets its own
+    code point that no cell uses, so distinct tokens stay distinct and equal ones equal.
+    """
+    cells = pred_cells + gold_cells
+    tags = {token for cell in cells if isinstance(cell, list) for token in cell if len(token) != 1}
+    codes: dict[str, str] = {}
+    if tags:
+        used = set("".join(cell for cell in cells if isinstance(cell, str)))
+        used.update(token for cell in cells if isinstance(cell, list) for token in cell)
+        code = _FIRST_TAG_CODE
+        for tag in sorted(tags):
+            while chr(code) in used:
+                code += 1
+            codes[tag] = chr(code)
+            code += 1
+
+    def encode(cell: str | list[str]) -> str:
+        return cell if isinstance(cell, str) else "".join([codes.get(token, token) for token in cell])
+
+    return [encode(cell) for cell in pred_cells], [encode(cell) for cell in gold_cells]
+
+
+def _content_costs(pred_cells: list[str | list[str]], gold_cells: list[str | list[str]]) -> np.ndarray:
     """Normalised Levenshtein distance between every predicted and every gold cell's tokens.
 
-    Each distinct token becomes one code point, so a cell is a str and rapidfuzz computes all
-    distances in one C call; distinct cells are scored once (tables repeat "–", "0", "" a lot).
+    With cells as strings rapidfuzz computes all distances in one C call; distinct cells are scored
+    once (tables repeat "–", "0", "" a lot).
     """
-    codes: dict[str, str] = {}
-
-    def encode(tokens: tuple[str, ...]) -> str:
-        return "".join([codes.setdefault(token, _code_point(len(codes))) for token in tokens])
-
-    pred_text = [encode(tokens) for tokens in pred_cells]
-    gold_text = [encode(tokens) for tokens in gold_cells]
-    pred_unique, pred_index = np.unique(np.asarray(pred_text, dtype=object), return_inverse=True)
-    gold_unique, gold_index = np.unique(np.asarray(gold_text, dtype=object), return_inverse=True)
-    distance = cdist(list(pred_unique), list(gold_unique), scorer=Levenshtein.distance, dtype=np.int64, workers=1)
-    pred_len = np.fromiter((len(text) for text in pred_unique), dtype=np.int64, count=len(pred_unique))
-    gold_len = np.fromiter((len(text) for text in gold_unique), dtype=np.int64, count=len(gold_unique))
+    pred_text, gold_text = _encode(pred_cells, gold_cells)
+    pred_unique, pred_index = _unique(pred_text)
+    gold_unique, gold_index = _unique(gold_text)
+    distance = cdist(pred_unique, gold_unique, scorer=Levenshtein.distance, dtype=np.int64, workers=1)
+    pred_len = np.fromiter(map(len, pred_unique), dtype=np.int64, count=len(pred_unique))
+    gold_len = np.fromiter(map(len, gold_unique), dtype=np.int64, count=len(gold_unique))
     longest = np.maximum(pred_len[:, None], gold_len[None, :])
     # Two empty cells are equal (cost 0); otherwise lev / longer, the very division the reference does.
     normalised = np.divide(distance, longest, out=np.zeros(distance.shape), where=longest > 0)
-    return normalised[pred_index.reshape(-1)][:, gold_index.reshape(-1)]
+    return normalised[np.ix_(pred_index, gold_index)]
 
 
-def _code_point(index: int) -> str:
-    # Skip the surrogate block: lone surrogates are not valid text for every consumer.
-    return chr(index + 0x800 if index >= 0xD800 else index)
+def _unique(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """Distinct texts in first-seen order, and each text's position among them."""
+    positions: dict[str, int] = {}
+    index = np.fromiter((positions.setdefault(text, len(positions)) for text in texts), dtype=np.int64, count=len(texts))
+    return list(positions), index

@@ -69,6 +69,10 @@ def test_postorder_leftmost_leaves_and_keyroots() -> None:
     assert [n.label for n in tree.nodes] == list("bdeca")
     assert tree.leftmost.tolist() == [0, 1, 2, 1, 0]
     assert tree.keyroots.tolist() == [2, 3, 4]
+    # Mirrored a(c(e, d), b) -> postorder e d c b a
+    assert [tree.nodes[i].label for i in tree.mirror_order] == list("edcba")
+    assert tree.mirror_leftmost.tolist() == [0, 1, 0, 3, 0]
+    assert tree.mirror_keyroots.tolist() == [1, 3, 4]
 
 
 @pytest.mark.parametrize("compiled", [True, False])
@@ -86,6 +90,30 @@ def test_matches_apted_on_random_trees(compiled: bool) -> None:
         else:
             got = plain(t1.leftmost, t1.keyroots, t2.leftmost, t2.keyroots, rename, delete, insert)
         assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_both_decompositions_and_plain_python_agree_with_apted() -> None:
+    # tree_edit_distance picks leftmost or rightmost paths by cost; run the kernel both ways here.
+    kernel = tree_edit._zhang_shasha
+    rng = random.Random(11)
+    for _ in range(60):
+        a, b = random_tree(rng, rng.randint(1, 12)), random_tree(rng, rng.randint(1, 12))
+        t1, t2 = postorder(a, lambda n: n.children), postorder(b, lambda n: n.children)
+        rename, delete, insert = costs(t1, t2)
+        expected = APTED(a, b, Oracle()).compute_edit_distance()
+        left = kernel(t1.leftmost, t1.keyroots, t2.leftmost, t2.keyroots, rename, delete, insert)
+        o1, o2 = t1.mirror_order, t2.mirror_order
+        right = kernel(
+            t1.mirror_leftmost,
+            t1.mirror_keyroots,
+            t2.mirror_leftmost,
+            t2.mirror_keyroots,
+            np.ascontiguousarray(rename[np.ix_(o1, o2)]),
+            delete[o1],
+            insert[o2],
+        )
+        assert left == pytest.approx(expected, abs=1e-12)
+        assert right == pytest.approx(expected, abs=1e-12)
 
 
 def test_cost_shapes_are_checked() -> None:
