@@ -45,7 +45,59 @@ DOCUMENTS_SCHEMA = pa.schema([
     ("generator_version", pa.string()),
 ])
 
-SCHEMAS: dict[str, pa.Schema] = {"documents": DOCUMENTS_SCHEMA}
+# One instruction pair per row (docfactory.engine.emit.pairs). The image is a reference, not bytes:
+# image_shard/image_row point at the documents (or augmented) row whose image the prompt is about.
+PAIRS_SCHEMA = pa.schema([
+    ("pair_id", pa.string()),
+    ("doc_id", pa.string()),
+    ("page", pa.int32()),
+    ("template", pa.string()),
+    ("kind", pa.string()),
+    ("task", pa.string()),  # extract | field | region | table | table_otsl | markdown | ocr
+    ("prompt", pa.string()),
+    ("answer", pa.string()),
+    ("target", pa.string()),  # field name, table name, or null
+    ("answerable", pa.bool_()),  # false: the asked field is absent and the answer says so
+    ("region", BOX),  # the box a region-read prompt names (pixels of the referenced image), else null
+    ("image_shard", pa.string()),
+    ("image_row", pa.int32()),
+    ("image_copy", pa.string()),  # clean | augmented
+    ("copy", pa.int32()),  # augmented copy index (0 for clean)
+    ("split", pa.string()),
+])
+
+MASK_BLOCK = pa.struct([
+    ("source", pa.string()),  # field_group | table_column | table | text_block | random
+    ("name", pa.string()),
+    ("box", BOX),  # the layout block in canvas pixels
+    ("r0", pa.int32()), ("c0", pa.int32()), ("r1", pa.int32()), ("c1", pa.int32()),  # patch rect, end-exclusive
+])
+
+# One page per row, resized and gray-padded for block-masked pretraining (docfactory.engine.emit.pretrain).
+PRETRAIN_SCHEMA = pa.schema([
+    ("doc_id", pa.string()),
+    ("page", pa.int32()),
+    ("template", pa.string()),
+    ("kind", pa.string()),
+    ("source_shard", pa.string()),
+    ("source_row", pa.int32()),
+    ("image", pa.binary()),  # PNG, size x size
+    ("size", pa.int32()),
+    ("scale", pa.float32()),  # page pixels -> canvas pixels
+    ("content_box", BOX),  # where the page lies on the canvas: the global view
+    ("crops", pa.list_(BOX)),  # local views, canvas pixels
+    ("patch_size", pa.int32()),
+    ("grid_h", pa.int32()),
+    ("grid_w", pa.int32()),
+    ("masks", pa.list_(pa.struct([
+        ("bits", pa.binary()),  # numpy.packbits of the grid_h x grid_w mask, row-major
+        ("ratio", pa.float32()),  # masked share of the patches that hold page content
+        ("blocks", pa.list_(MASK_BLOCK)),
+    ]))),
+    ("split", pa.string()),
+])
+
+SCHEMAS: dict[str, pa.Schema] = {"documents": DOCUMENTS_SCHEMA, "pairs": PAIRS_SCHEMA, "pretrain": PRETRAIN_SCHEMA}
 
 
 def schema_for(kind: str) -> pa.Schema:
