@@ -15,8 +15,9 @@ included.
 
 Where we differ from the reference, on purpose:
 - A bare ``<table>`` fragment is wrapped in html/body and scored (the reference returns 0 for it).
-- The score is not clamped: like the reference it can fall below 0 (a prediction with many more
-  nodes than the gold costs more edits than the gold has nodes). ``clamp=True`` maps it into [0, 1].
+- Nothing changes about the range: like the reference the score can fall below 0, when the trees
+  share so little shape that TED exceeds the larger node count (three sibling rows against a chain
+  thead > tr > td: TED 4 over 3 nodes, TEDS −1/3). ``clamp=True`` maps it into [0, 1].
 - A gold without a table, or one that is not a string, raises ValueError / TypeError instead of
   scoring 0: that is a data problem, not a model error. An empty prediction or one without a table
   still scores 0.0, as in the reference.
