@@ -56,6 +56,7 @@ def generate(
     """Generate N verified documents into RUN as Parquet shards listed in RUN/catalog.duckdb."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from docfactory.engine.catalog import StepConfigMismatch
     from docfactory.engine.generate import GenerateConfig, run_generate
 
     cfg = _config(config)
@@ -73,7 +74,11 @@ def generate(
             elapsed = progress.tasks[0].elapsed or 1e-9
             progress.update(task, advance=n_docs, rate=f"{pages[0] / elapsed:.1f}")
 
-        summary = run_generate(out, gen, on_shard=on_shard)
+        try:
+            summary = run_generate(out, gen, on_shard=on_shard)
+        except StepConfigMismatch as exc:
+            progress.stop()
+            fail(str(exc))
     for message in summary.template_errors:
         err.print(f"[bold red]template error:[/] {message}", highlight=False)
     console.print(f"generated {summary.generated} / verified {summary.verified} / rejected {summary.rejected} "

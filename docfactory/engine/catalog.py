@@ -27,7 +27,12 @@ CREATE TABLE IF NOT EXISTS shards (
 CREATE TABLE IF NOT EXISTS rejections (
     doc_id VARCHAR, template VARCHAR, stage VARCHAR, reason VARCHAR, shard VARCHAR, created_at TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS step_configs (step VARCHAR PRIMARY KEY, config VARCHAR NOT NULL);
 """
+
+
+class StepConfigMismatch(ValueError):
+    pass
 
 
 class Catalog:
@@ -87,6 +92,22 @@ class Catalog:
     def shard_paths(self, kind: str) -> list[Path]:
         """Absolute paths of the listed shards of a kind, in a stable order (for polars, datasets)."""
         return [self.run_dir / p for p in sorted(self.listed(kind))]
+
+    # -- step configs: a resumed step must be the same step -----------------------------------
+    def claim_step(self, step: str, config: dict) -> None:
+        """Record the config a step runs with; refuse to resume it with a different one, since the
+        shards already listed were made under the first config and would be silently mixed in."""
+        import json
+
+        text = json.dumps(config, sort_keys=True, default=str)
+        row = self.con.execute("SELECT config FROM step_configs WHERE step = ?", [step]).fetchone()
+        if row is None:
+            self.con.execute("INSERT INTO step_configs VALUES (?, ?)", [step, text])
+        elif row[0] != text:
+            old, new = json.loads(row[0]), json.loads(text)
+            changed = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+            raise StepConfigMismatch(f"{self.run_dir}: step {step!r} already ran with other settings ({changed}); "
+                                     "rerun it with the same settings to resume, or use a new run folder")
 
     # -- queries ----------------------------------------------------------------------------
     def sql(self, query: str, params: list | None = None) -> duckdb.DuckDBPyConnection:

@@ -116,6 +116,9 @@ def run_generate(run_dir: Path | str, cfg: GenerateConfig,
         for k, start in enumerate(range(0, cfg.n, cfg.shard_docs))
     ]
     with open_catalog(run_dir) as catalog:
+        catalog.claim_step(f"generate/it{cfg.iteration:03d}", {
+            "n": cfg.n, "seed": cfg.seed, "templates": names, "template_dirs": cfg.template_dirs,
+            "shard_docs": cfg.shard_docs, "dpi": list(cfg.dpi), "prefix": cfg.prefix, "weights": cfg.weights})
         done = catalog.listed("documents")
         todo = [t for t in tasks if t.rel_path not in done]
         summary.skipped_shards = len(tasks) - len(todo)

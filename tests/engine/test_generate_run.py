@@ -126,3 +126,11 @@ def test_cli_query_and_rerender(small_run, tmp_path, monkeypatch):
     assert result.exit_code == 1 and "nope" in result.stderr
     result = CliRunner().invoke(app, ["rerender", str(run), "doc-0000004"])
     assert result.exit_code == 0 and "byte-identical" in result.stdout
+
+
+def test_resuming_with_other_settings_is_refused(small_run):
+    from docfactory.engine.catalog import StepConfigMismatch
+
+    run, _ = small_run
+    with __import__("pytest").raises(StepConfigMismatch, match=r"seed: 7 -> 8"):
+        run_generate(run, GenerateConfig(n=N_DOCS, seed=8, workers=1, shard_docs=8))
