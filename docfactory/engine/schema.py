@@ -97,7 +97,77 @@ PRETRAIN_SCHEMA = pa.schema([
     ("split", pa.string()),
 ])
 
-SCHEMAS: dict[str, pa.Schema] = {"documents": DOCUMENTS_SCHEMA, "pairs": PAIRS_SCHEMA, "pretrain": PRETRAIN_SCHEMA}
+QUAD = pa.list_(pa.float32(), 8)  # x, y of the top-left, top-right, bottom-right, bottom-left corners
+
+# One augmented copy of a page per row (docfactory.engine.augment). Boxes are the moved boxes'
+# enclosing boxes, clipped to the image; `quad` is the moved box itself; `clipped` says part of it
+# left the image. `params` (JSON) rebuilds the image from the clean page: rebuild_image().
+AUGMENTED_SCHEMA = pa.schema([
+    ("doc_id", pa.string()),
+    ("page", pa.int32()),
+    ("copy", pa.int32()),
+    ("preset", pa.string()),
+    ("config", pa.string()),  # the augment configuration's tag (preset, or preset-digest with overrides)
+    ("template", pa.string()),
+    ("split", pa.string()),
+    ("knobs", KNOBS),
+    ("seed", pa.int64()),
+    ("params", pa.string()),  # {"transforms": [{"kind": ..., values}], "compose_seed": ..., ...}
+    ("severity", pa.float32()),  # 1 - median word similarity to the clean page (0 = untouched)
+    ("legible", pa.bool_()),
+    ("gate_reasons", pa.list_(pa.string())),
+    ("clipped_share", pa.float32()),  # share of word boxes the border cuts
+    ("word_similarity", pa.float32()),
+    ("contrast", pa.float32()),  # median ink contrast left, fraction of 255
+    ("image", pa.binary()),
+    ("image_format", pa.string()),  # jpeg | png
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("dpi", pa.int32()),
+    ("words", pa.list_(pa.struct([("text", pa.string()), ("box", BOX), ("quad", QUAD), ("clipped", pa.bool_()),
+                                  ("line", pa.int32())]))),
+    ("lines", pa.list_(pa.struct([("text", pa.string()), ("box", BOX), ("quad", QUAD), ("clipped", pa.bool_())]))),
+    ("fields", pa.list_(pa.struct([
+        ("name", pa.string()), ("type", pa.string()), ("value", pa.string()), ("normalized", pa.string()),
+        ("boxes", pa.list_(BOX)), ("quads", pa.list_(QUAD)), ("clipped", pa.list_(pa.bool_())),
+    ]))),
+    ("tables", pa.list_(pa.struct([
+        ("name", pa.string()), ("html", pa.string()), ("n_rows", pa.int32()), ("n_cols", pa.int32()),
+        ("has_spans", pa.bool_()),
+        ("cells", pa.list_(pa.struct([
+            ("row", pa.int32()), ("col", pa.int32()), ("rowspan", pa.int32()), ("colspan", pa.int32()),
+            ("text", pa.string()), ("header", pa.bool_()), ("box", BOX), ("quad", QUAD), ("clipped", pa.bool_()),
+        ]))),
+    ]))),
+    ("ground_truth", pa.string()),
+])
+
+# One text-line or word crop per row (docfactory.engine.augment): the quad rectified upright with
+# a margin, cut from an augmented page (or the clean page with preset none).
+LINES_SCHEMA = pa.schema([
+    ("doc_id", pa.string()),
+    ("page", pa.int32()),
+    ("copy", pa.int32()),
+    ("preset", pa.string()),
+    ("config", pa.string()),
+    ("template", pa.string()),
+    ("split", pa.string()),
+    ("font", pa.string()),
+    ("level", pa.string()),  # line | word
+    ("line", pa.int32()),  # index into the page's lines
+    ("word", pa.int32()),  # index into the page's words; null for a line
+    ("text", pa.string()),
+    ("box", BOX),  # on the augmented page
+    ("quad", QUAD),
+    ("image", pa.binary()),  # PNG
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("severity", pa.float32()),  # the page's
+    ("legible", pa.bool_()),  # the page's gate result
+])
+
+SCHEMAS: dict[str, pa.Schema] = {"documents": DOCUMENTS_SCHEMA, "pairs": PAIRS_SCHEMA, "pretrain": PRETRAIN_SCHEMA,
+                                 "augmented": AUGMENTED_SCHEMA, "lines": LINES_SCHEMA}
 
 
 def schema_for(kind: str) -> pa.Schema:
