@@ -1,0 +1,120 @@
+"""What every exporter shares: the output folder rule, page and pair iteration, image files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow.parquet as pq
+
+from docfactory.engine.catalog import CATALOG_FILE, Catalog
+from docfactory.engine.emit.splits import SplitConfig
+
+
+class ExportError(ValueError):
+    pass
+
+
+@dataclass
+class ExportSummary:
+    format: str
+    out: Path
+    records: Counter = field(default_factory=Counter)  # per split: pairs or pages written
+    images: int = 0
+
+
+@dataclass
+class ExportContext:
+    catalog: Catalog
+    out: Path
+    splits: SplitConfig
+    summary: ExportSummary
+
+    @property
+    def run(self) -> Path:
+        return self.catalog.run_dir
+
+    def split_of(self, row: dict) -> str:
+        return self.splits.split_of(row["doc_id"], row["template"])
+
+    def pages(self, columns: list[str] | None = None) -> Iterator[tuple[str, int, dict]]:
+        """(documents shard, row index, row) for every page of the run, in shard order."""
+        for path in sorted(self.catalog.listed("documents")):
+            table = pq.read_table(self.run / path, columns=columns)
+            for i, row in enumerate(table.to_pylist()):
+                yield path, i, row
+
+    def pairs(self) -> Iterator[dict]:
+        paths = sorted(self.catalog.listed("pairs"))
+        if not paths:
+            raise ExportError(f"{self.run} has no pairs: run `engine emit {self.run}` first")
+        for path in paths:
+            yield from pq.read_table(self.run / path).to_pylist()
+
+    def write_image(self, rel: str, png: bytes) -> str:
+        target = self.out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(png)
+        self.summary.images += 1
+        return rel
+
+
+def page_stem(doc_id: str, page: int, copy: str = "clean", index: int = 0) -> str:
+    return f"{doc_id}_p{page}" + (f"_a{index}" if copy == "augmented" else "")
+
+
+def write_json(path: Path, obj, lines: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if lines:
+        text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in obj)
+    else:
+        text = json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def prepare_out(out: Path, run: Path, overwrite: bool) -> None:
+    """Refuse a non-empty folder unless overwrite; never delete a run folder or one that holds it."""
+    out, run = out.resolve(), run.resolve()
+    if out == run or out in run.parents or (out / CATALOG_FILE).exists():
+        raise ExportError(f"{out} holds the run folder {run}: export somewhere else")
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} is a file, not a folder")
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise ExportError(f"{out} is not empty: choose an empty folder or pass --overwrite")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+class PairImages:
+    """Writes each page image a pair refers to once, under images/, and returns its path."""
+
+    def __init__(self, ctx: ExportContext):
+        self.ctx = ctx
+        self.paths: dict[tuple[str, int], str] = {}
+        self.tables: dict[str, object] = {}
+
+    def path(self, pair: dict) -> str:
+        key = (pair["image_shard"], pair["image_row"])
+        if key not in self.paths:
+            shard = pair["image_shard"]
+            if shard not in self.tables:
+                self.tables = {shard: pq.read_table(self.ctx.run / shard, columns=["image"]).column("image")}
+            png = self.tables[shard][pair["image_row"]].as_py()
+            rel = f"images/{page_stem(pair['doc_id'], pair['page'], pair['image_copy'], pair['copy'])}.png"
+            self.paths[key] = self.ctx.write_image(rel, png)
+        return self.paths[key]
+
+
+def group_pairs(ctx: ExportContext, image_token: str) -> dict[str, list[tuple[dict, str, str]]]:
+    """Pairs by split as (pair, image path, prompt with the image token)."""
+    images = PairImages(ctx)
+    by_split: dict[str, list] = {}
+    for pair in ctx.pairs():
+        by_split.setdefault(pair["split"], []).append((pair, images.path(pair), image_token + pair["prompt"]))
+        ctx.summary.records[pair["split"]] += 1
+    return by_split

@@ -1,0 +1,237 @@
+"""The emit step: for every listed documents shard, a `pairs` shard and a `pretrain` shard with the
+same part name (shards/documents/it000/part-00003.parquet -> shards/pairs/it000/part-00003.parquet).
+
+Shards are written atomically and listed in the catalog last, so a resumed emit skips what is
+listed. Every output depends only on its documents shard and the emit settings, so the bytes are
+the same whatever the worker count. The settings (seed, splits, image copy, options) are recorded
+per kind in the catalog's `emit_settings` table: emitting again with other settings is refused
+unless `redo` drops the old shards, so one run never mixes two split assignments.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+import pyarrow.parquet as pq
+
+from docfactory.engine.catalog import Catalog, open_catalog
+from docfactory.engine.emit.blocks import page_blocks
+from docfactory.engine.emit.pairs import ImageRef, PairOptions, page_pairs
+from docfactory.engine.emit.pretrain import PretrainOptions, pretrain_row
+from docfactory.engine.emit.splits import SplitConfig
+from docfactory.engine.shards import ShardInfo, write_shard
+
+KINDS = ("pairs", "pretrain")
+AUGMENTED = "augmented"
+_SETTINGS_TABLE = "CREATE TABLE IF NOT EXISTS emit_settings (kind VARCHAR PRIMARY KEY, settings VARCHAR NOT NULL)"
+
+
+class EmitError(RuntimeError):
+    pass
+
+
+@dataclass
+class EmitConfig:
+    pairs: bool = True
+    pretrain: bool = True
+    seed: int = 0
+    splits: SplitConfig = field(default_factory=SplitConfig)
+    image: Literal["clean", "augmented"] = "clean"
+    pair_options: PairOptions = field(default_factory=PairOptions)
+    pretrain_options: PretrainOptions = field(default_factory=PretrainOptions)
+    workers: int = 1
+    redo: bool = False  # drop this run's pairs/pretrain shards first (to emit with new settings)
+
+    def kinds(self) -> list[str]:
+        return [k for k in KINDS if getattr(self, k)]
+
+    def settings(self, kind: str) -> dict:
+        common = {"seed": self.seed, "splits": self.splits.model_dump(mode="json")}
+        if kind == "pairs":
+            return common | {"image": self.image, "options": self.pair_options.model_dump(mode="json")}
+        return common | {"options": self.pretrain_options.model_dump(mode="json")}
+
+
+@dataclass
+class EmitSummary:
+    pairs: int = 0
+    pretrain_pages: int = 0
+    shards: int = 0
+    skipped_shards: int = 0
+    tasks: Counter = field(default_factory=Counter)
+    splits: Counter = field(default_factory=Counter)  # pages per split
+    clean_fallback: int = 0  # pages asked for an augmented image that had none
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Task:
+    source: str  # documents shard, relative to the run
+    targets: tuple[tuple[str, str], ...]  # (kind, relative path) still to write
+    iteration: int
+
+
+def target_path(documents_path: str, kind: str) -> str:
+    prefix = "shards/documents/"
+    rest = documents_path[len(prefix):] if documents_path.startswith(prefix) else Path(documents_path).name
+    return f"shards/{kind}/{rest}"
+
+
+def recorded_settings(catalog: Catalog) -> dict[str, dict]:
+    exists = catalog.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'emit_settings'").fetchone()[0]
+    if not exists:
+        return {}
+    return {k: json.loads(v) for k, v in catalog.sql("SELECT kind, settings FROM emit_settings").fetchall()}
+
+
+def recorded_splits(catalog: Catalog) -> SplitConfig | None:
+    """The split settings this run was emitted with (pairs first), or None before any emit."""
+    settings = recorded_settings(catalog)
+    for kind in KINDS:
+        if kind in settings:
+            return SplitConfig.model_validate(settings[kind]["splits"])
+    return None
+
+
+def _check_settings(catalog: Catalog, cfg: EmitConfig) -> None:
+    catalog.sql(_SETTINGS_TABLE)
+    recorded = recorded_settings(catalog)
+    for kind in KINDS:  # pairs and pretraining pages of one run share one split assignment
+        if kind not in cfg.kinds() and kind in recorded and catalog.listed(kind) \
+                and recorded[kind]["splits"] != cfg.settings(kind)["splits"]:
+            raise EmitError(f"{kind} shards in {catalog.run_dir} were emitted with other splits "
+                            f"({json.dumps(recorded[kind]['splits'])}); emit with the same splits, or --redo both kinds")
+    for kind in cfg.kinds():
+        if cfg.redo:
+            catalog.sql("DELETE FROM shards WHERE kind = ?", [kind])
+            catalog.refresh_view(kind)
+        elif kind in recorded and recorded[kind] != cfg.settings(kind) and catalog.listed(kind):
+            changed = sorted(k for k in cfg.settings(kind) if recorded[kind].get(k) != cfg.settings(kind)[k])
+            raise EmitError(f"{kind} shards in {catalog.run_dir} were emitted with other settings ({', '.join(changed)} "
+                            f"differ: recorded {json.dumps({k: recorded[kind].get(k) for k in changed})}); "
+                            "pass --redo to drop them and emit again")
+        catalog.sql("INSERT OR REPLACE INTO emit_settings VALUES (?, ?)", [kind, json.dumps(cfg.settings(kind), sort_keys=True)])
+
+
+def _augmented_index(catalog: Catalog) -> dict[tuple[str, int], tuple[str, int, int]]:
+    """(doc_id, page) -> (augmented shard, row, copy) of the lowest copy index of each page."""
+    paths = sorted(catalog.listed(AUGMENTED))
+    if not paths:
+        raise EmitError(f"--image augmented: {catalog.run_dir} has no {AUGMENTED} shards (known views: "
+                        f"{', '.join(sorted({i.kind for i in catalog.listed().values()}))}); run `engine augment` first")
+    index: dict[tuple[str, int], tuple[str, int, int]] = {}
+    for path in paths:
+        schema = pq.read_schema(catalog.run_dir / path)
+        copy_col = next((c for c in ("copy", "copy_index") if c in schema.names), None)
+        missing = {"doc_id", "page", "image", "width", "height", "lines", "fields", "tables"} - set(schema.names)
+        if missing:
+            raise EmitError(f"{path}: an augmented shard needs columns {sorted(missing)} for pairs")
+        table = pq.read_table(catalog.run_dir / path, columns=["doc_id", "page"] + ([copy_col] if copy_col else []))
+        for row, rec in enumerate(table.to_pylist()):
+            key, copy = (rec["doc_id"], rec["page"]), rec.get(copy_col, 0) if copy_col else 0
+            if key not in index or copy < index[key][2]:
+                index[key] = (path, row, copy)
+    return index
+
+
+def emit_shard(run_dir: str, cfg: EmitConfig, task: _Task, augmented: dict | None = None):
+    """Worker: read one documents shard, write its pairs and pretrain shards. Returns
+    (infos, task counts, split counts, clean fallbacks)."""
+    run = Path(run_dir)
+    kinds = {kind for kind, _ in task.targets}
+    columns = None if "pretrain" in kinds else [n for n in pq.read_schema(run / task.source).names if n != "image"]
+    docs = pq.read_table(run / task.source, columns=columns).to_pylist()
+    aug_rows = _read_augmented(run, docs, augmented) if augmented is not None else {}
+    pairs, pretrain, tasks, splits, fallback = [], [], Counter(), Counter(), 0
+    for i, doc in enumerate(docs):
+        split = cfg.splits.split_of(doc["doc_id"], doc["template"])
+        splits[split] += 1
+        blocks = page_blocks(doc["fields"], doc["tables"], doc["lines"])
+        if "pairs" in kinds:
+            labels, ref, page_blocks_ = doc, ImageRef(task.source, i), blocks
+            if augmented is not None:
+                hit = aug_rows.get((doc["doc_id"], doc["page"]))
+                if hit is None:
+                    fallback += 1
+                else:
+                    (shard, row, copy), labels = hit
+                    ref, page_blocks_ = ImageRef(shard, row, "augmented", copy), None
+            rows = page_pairs(doc, labels, ref, split, options=cfg.pair_options, seed=cfg.seed, blocks=page_blocks_)
+            tasks.update(p["task"] for p in rows)
+            pairs.extend(rows)
+        if "pretrain" in kinds:
+            pretrain.append(pretrain_row(doc, blocks, task.source, i, split, options=cfg.pretrain_options, seed=cfg.seed))
+    infos = []
+    for kind, path in task.targets:
+        infos.append(write_shard(run, path, kind, pairs if kind == "pairs" else pretrain))
+    return infos, tasks, splits, fallback
+
+
+def _read_augmented(run: Path, docs: list[dict], index: dict) -> dict:
+    wanted: dict[str, list[tuple[tuple[str, int], int, int]]] = {}
+    for doc in docs:
+        key = (doc["doc_id"], doc["page"])
+        if key in index:
+            shard, row, copy = index[key]
+            wanted.setdefault(shard, []).append((key, row, copy))
+    out = {}
+    for shard, items in wanted.items():
+        table = pq.read_table(run / shard, columns=["width", "height", "lines", "fields", "tables"])
+        for key, row, copy in items:
+            out[key] = ((shard, row, copy), table.slice(row, 1).to_pylist()[0])
+    return out
+
+
+def run_emit(run_dir: Path | str, cfg: EmitConfig,
+             on_shard: Callable[[list[ShardInfo]], None] | None = None) -> EmitSummary:
+    started = time.perf_counter()
+    run_dir = Path(run_dir).resolve()
+    summary = EmitSummary()
+    if not cfg.kinds():
+        return summary
+    with open_catalog(run_dir) as catalog:
+        _check_settings(catalog, cfg)
+        augmented = _augmented_index(catalog) if cfg.pairs and cfg.image == "augmented" else None
+        sources = catalog.sql("SELECT path, iteration FROM shards WHERE kind = 'documents' ORDER BY path").fetchall()
+        listed = {kind: catalog.listed(kind) for kind in cfg.kinds()}
+        tasks = []
+        for path, iteration in sources:
+            todo = tuple((k, target_path(path, k)) for k in cfg.kinds() if target_path(path, k) not in listed[k])
+            summary.skipped_shards += len(cfg.kinds()) - len(todo)
+            if todo:
+                tasks.append(_Task(path, todo, iteration))
+
+        def record(result, task: _Task) -> None:
+            infos, task_counts, split_counts, fallback = result
+            for info in infos:
+                catalog.add_shard(info, task.iteration)
+                summary.shards += 1
+                if info.kind == "pairs":
+                    summary.pairs += info.rows
+                else:
+                    summary.pretrain_pages += info.rows
+            summary.tasks.update(task_counts)
+            summary.splits.update(split_counts)
+            summary.clean_fallback += fallback
+            if on_shard:
+                on_shard(infos)
+
+        if cfg.workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                record(emit_shard(str(run_dir), cfg, task, augmented), task)
+        else:
+            # spawn, as in engine.generate: the parent holds DuckDB threads that fork would copy.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
+                futures = {pool.submit(emit_shard, str(run_dir), cfg, t, augmented): t for t in tasks}
+                for fut in as_completed(futures):
+                    record(fut.result(), futures[fut])
+    summary.seconds = time.perf_counter() - started
+    return summary
