@@ -1,0 +1,169 @@
+"""Augment a run's clean pages: for each listed `documents` shard and each copy, one `augmented`
+shard (the scan-like copies with their moved boxes) and one `lines` shard (line and word crops),
+named after the documents shard, the configuration's tag and the copy:
+
+    shards/documents/it000/part-00003.parquet
+    shards/augmented/it000/part-00003-strong-c1.parquet
+    shards/lines/it000/part-00003-strong-c1.parquet
+
+Every sample's randomness comes from (document seed, page, copy), so shard bytes do not depend on
+the worker count; a resumed run skips shard pairs the catalog lists, and asking for more copies
+later only makes the new ones. Pages the legibility gate flags are written with legible=false;
+in reject mode they are left out and listed in the `rejections` table (stage 'augment').
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow.parquet as pq
+
+from docfactory.engine.catalog import open_catalog
+from docfactory.engine.shards import ShardInfo, write_shard
+from docfactory.generators.augment import MIX, AugmentSettings, GateOptions, augment_page, presets
+
+SOURCE_COLUMNS = ["doc_id", "template", "seed", "knobs", "page", "width", "height", "dpi", "image", "words",
+                  "lines", "fields", "tables", "ground_truth", "split"]
+
+
+@dataclass
+class AugmentConfig:
+    preset: str = "medium"  # a preset name or "mix"
+    copies: int = 1
+    seed: int = 0  # salt: another seed draws other copies of the same pages
+    workers: int = 1
+    overrides: dict = field(default_factory=dict)  # {kind: {param: value or [lo, hi]}}
+    weights: dict = field(default_factory=dict)  # augment_preset / augment_p / augment_strength
+    gate: dict = field(default_factory=dict)  # GateOptions fields
+    levels: tuple[str, ...] = ("line", "word")
+    iteration: int | None = None  # only this iteration's documents shards; None: all
+
+    def settings(self) -> AugmentSettings:
+        return AugmentSettings(preset=self.preset, overrides=self.overrides, weights=self.weights, salt=self.seed,
+                               gate=GateOptions(**self.gate), levels=tuple(self.levels))
+
+
+@dataclass
+class AugmentSummary:
+    tag: str = ""
+    pages: int = 0  # augmented copies made (legible + flagged + rejected)
+    legible: int = 0
+    flagged: int = 0  # written with legible=false
+    rejected: int = 0  # left out (gate mode reject)
+    crops: int = 0
+    skipped_crops: int = 0  # line/word boxes the border cut: no crop
+    skipped_shards: int = 0
+    presets: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Task:
+    source: str  # the documents shard, relative to the run folder
+    copy: int
+    iteration: int
+    augmented: str
+    lines: str
+
+
+@dataclass(frozen=True)
+class _Rejection:  # the shape Catalog.add_shard lists in `rejections`
+    doc_id: str
+    template: str
+    stage: str
+    reason: str
+
+
+def output_path(source: str, kind: str, tag: str, copy: int) -> str:
+    parts = source.split("/")
+    stem = parts[-1].removesuffix(".parquet")
+    return "/".join(["shards", kind, *parts[2:-1], f"{stem}-{tag}-c{copy}.parquet"])
+
+
+def _iteration(source: str) -> int:
+    match = re.search(r"/it(\d+)/", source)
+    return int(match.group(1)) if match else 0
+
+
+def make_augment_shards(run_dir: str, settings: AugmentSettings, task: _Task):
+    """Worker: augment one documents shard's pages (one copy each) and write both shards."""
+    rows = pq.read_table(Path(run_dir) / task.source, columns=SOURCE_COLUMNS).to_pylist()
+    augmented, crops, rejections = [], [], []
+    stats: dict[str, Any] = {"presets": Counter(), "reasons": Counter(), "legible": 0, "flagged": 0, "skipped_crops": 0}
+    for row in rows:
+        result = augment_page(row, task.copy, settings)
+        stats["presets"][result.preset] += 1
+        stats["reasons"].update(r.split(":")[0] for r in result.legibility.reasons)
+        stats["skipped_crops"] += result.skipped_crops
+        if result.legibility.legible:
+            stats["legible"] += 1
+        elif result.row is not None:
+            stats["flagged"] += 1
+        if result.row is None:
+            reason = f"page {row['page']} copy {task.copy}: " + "; ".join(result.legibility.reasons)
+            rejections.append(_Rejection(row["doc_id"], row["template"], "augment", reason))
+            continue
+        augmented.append(result.row)
+        crops.extend(result.crops)
+    root = Path(run_dir)
+    return (write_shard(root, task.augmented, "augmented", augmented), write_shard(root, task.lines, "lines", crops),
+            rejections, stats)
+
+
+def run_augment(run_dir: Path | str, cfg: AugmentConfig,
+                on_shard: Callable[[ShardInfo, int], None] | None = None) -> AugmentSummary:
+    """Augmented copies of every listed clean page; `on_shard(info, pages)` reports progress."""
+    started = time.perf_counter()
+    run_dir = Path(run_dir).resolve()
+    settings = cfg.settings()  # validates the preset, overrides and gate before any work
+    tag = settings.tag()
+    summary = AugmentSummary(tag=tag)
+    with open_catalog(run_dir) as catalog:
+        names = list(presets()) if cfg.preset == MIX else [cfg.preset]
+        catalog.claim_step(f"augment/{tag}", {
+            "presets": {n: settings.resolved(n).describe() for n in names}, "weights": settings.weights,
+            "salt": settings.salt, "gate": settings.gate.model_dump(), "levels": list(settings.levels)})
+        sources = sorted(catalog.listed("documents"))
+        if cfg.iteration is not None:
+            sources = [s for s in sources if _iteration(s) == cfg.iteration]
+        tasks = [_Task(s, k, _iteration(s), output_path(s, "augmented", tag, k), output_path(s, "lines", tag, k))
+                 for s in sources for k in range(cfg.copies)]
+        listed = set(catalog.listed("augmented")) | set(catalog.listed("lines"))
+        todo = [t for t in tasks if t.augmented not in listed or t.lines not in listed]
+        summary.skipped_shards = len(tasks) - len(todo)
+
+        def record(task: _Task, result) -> None:
+            info_aug, info_lines, rejections, stats = result
+            catalog.add_shard(info_aug, task.iteration, rejections)
+            catalog.add_shard(info_lines, task.iteration)
+            summary.pages += sum(stats["presets"].values())
+            summary.legible += stats["legible"]
+            summary.flagged += stats["flagged"]
+            summary.rejected += len(rejections)
+            summary.crops += info_lines.rows
+            summary.skipped_crops += stats["skipped_crops"]
+            summary.presets.update(stats["presets"])
+            summary.reasons.update(stats["reasons"])
+            if on_shard:
+                on_shard(info_aug, sum(stats["presets"].values()))
+
+        if cfg.workers <= 1 or len(todo) <= 1:
+            for task in todo:
+                record(task, make_augment_shards(str(run_dir), settings, task))
+        else:
+            # spawn: the parent holds DuckDB threads, which fork would copy mid-flight.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
+                futures = {pool.submit(make_augment_shards, str(run_dir), settings, t): t for t in todo}
+                for fut in as_completed(futures):
+                    record(futures[fut], fut.result())
+    summary.seconds = time.perf_counter() - started
+    return summary
