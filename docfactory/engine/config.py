@@ -8,6 +8,8 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from docfactory.engine.emit.splits import SplitConfig
+
 
 class ConfigError(ValueError):
     pass
@@ -22,6 +24,7 @@ class EngineConfig(BaseModel):
     workers: Annotated[int | None, Field(description="processes; default: the core count")] = None
     shard_docs: Annotated[int, Field(gt=0, description="documents per shard")] = 16
     dpi: Annotated[list[int], Field(min_length=1, description="page image resolutions to sample from")] = [120]
+    splits: Annotated[SplitConfig, Field(description="split shares and held-out templates (engine emit / export)")] = SplitConfig()
 
 
 def load_config(path: Path | str | None) -> EngineConfig:
