@@ -96,8 +96,10 @@ def page_pairs(doc: dict, labels: dict, image: ImageRef, split: str, *, options:
     page_gt = page_ground_truth(ground_truth, {f["name"] for f in fields})
     add("extract", prompts.phrase("extract", rng("extract"), kind=kind_name), json.dumps(page_gt, ensure_ascii=False))
 
+    # On an augmented copy, a field or line the border cut may not be readable: ask about others.
+    askable = [f for f in fields if not any(f.get("clipped") or ())]
     r = rng("field")
-    for f in r.sample(list(fields), min(options.field_questions, len(fields))):
+    for f in r.sample(askable, min(options.field_questions, len(askable))):
         add("field", prompts.phrase("field", r, kind=kind_name, field=prompts.field_name(kind, f["name"])), f["value"], f["name"])
     have = {pattern_of(p) for p in leaf_paths(ground_truth)}
     absent = sorted(p for p in prompts.vocabulary(kind) if "*" not in p and p not in have)
@@ -106,7 +108,7 @@ def page_pairs(doc: dict, labels: dict, image: ImageRef, split: str, *, options:
             prompts.absent_answer, name, answerable=False)
 
     r = rng("region")
-    readable = [ln for ln in lines if len(ln["text"].strip()) >= 2]
+    readable = [ln for ln in lines if len(ln["text"].strip()) >= 2 and not ln.get("clipped")]
     for ln in r.sample(readable, min(options.region_reads, len(readable))):
         box = _norm_box(ln["box"], labels["width"], labels["height"])
         add("region", prompts.phrase("region", r, kind=kind_name, box=box), ln["text"], region=ln["box"])

@@ -4,8 +4,8 @@ same part name (shards/documents/it000/part-00003.parquet -> shards/pairs/it000/
 Shards are written atomically and listed in the catalog last, so a resumed emit skips what is
 listed. Every output depends only on its documents shard and the emit settings, so the bytes are
 the same whatever the worker count. The settings (seed, splits, image copy, options) are recorded
-per kind in the catalog's `emit_settings` table: emitting again with other settings is refused
-unless `redo` drops the old shards, so one run never mixes two split assignments.
+per kind as the catalog's `emit/pairs` and `emit/pretrain` steps: emitting again with other
+settings is refused unless `redo` drops the old shards, so one run never mixes two split assignments.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Callable, Literal
 
 import pyarrow.parquet as pq
 
-from docfactory.engine.catalog import Catalog, open_catalog
+from docfactory.engine.catalog import Catalog, StepConfigMismatch, open_catalog
 from docfactory.engine.emit.blocks import page_blocks
 from docfactory.engine.emit.pairs import ImageRef, PairOptions, page_pairs
 from docfactory.engine.emit.pretrain import PretrainOptions, pretrain_row
@@ -30,7 +30,6 @@ from docfactory.engine.shards import ShardInfo, write_shard
 
 KINDS = ("pairs", "pretrain")
 AUGMENTED = "augmented"
-_SETTINGS_TABLE = "CREATE TABLE IF NOT EXISTS emit_settings (kind VARCHAR PRIMARY KEY, settings VARCHAR NOT NULL)"
 
 
 class EmitError(RuntimeError):
@@ -84,15 +83,21 @@ def target_path(documents_path: str, kind: str) -> str:
     return f"shards/{kind}/{rest}"
 
 
+def _step(kind: str) -> str:
+    return f"emit/{kind}"
+
+
 def recorded_settings(catalog: Catalog) -> dict[str, dict]:
-    exists = catalog.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'emit_settings'").fetchone()[0]
+    """{kind: settings} of the emit steps this run has claimed (see Catalog.claim_step)."""
+    exists = catalog.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'step_configs'").fetchone()[0]
     if not exists:
         return {}
-    return {k: json.loads(v) for k, v in catalog.sql("SELECT kind, settings FROM emit_settings").fetchall()}
+    rows = catalog.sql("SELECT step, config FROM step_configs WHERE step IN (?, ?)", [_step(k) for k in KINDS]).fetchall()
+    return {step.split("/", 1)[1]: json.loads(config) for step, config in rows}
 
 
 def recorded_splits(catalog: Catalog) -> SplitConfig | None:
-    """The split settings this run was emitted with (pairs first), or None before any emit."""
+    """The split settings this run was emitted with, or None before any emit."""
     settings = recorded_settings(catalog)
     for kind in KINDS:
         if kind in settings:
@@ -100,44 +105,43 @@ def recorded_splits(catalog: Catalog) -> SplitConfig | None:
     return None
 
 
-def _check_settings(catalog: Catalog, cfg: EmitConfig) -> None:
-    catalog.sql(_SETTINGS_TABLE)
+def _claim(catalog: Catalog, cfg: EmitConfig) -> None:
+    """Claim the emit steps with cfg's settings (after --redo dropped the old shards and claims).
+    Pairs and pretraining pages of one run must share one split assignment."""
     recorded = recorded_settings(catalog)
-    for kind in KINDS:  # pairs and pretraining pages of one run share one split assignment
-        if kind not in cfg.kinds() and kind in recorded and catalog.listed(kind) \
-                and recorded[kind]["splits"] != cfg.settings(kind)["splits"]:
-            raise EmitError(f"{kind} shards in {catalog.run_dir} were emitted with other splits "
-                            f"({json.dumps(recorded[kind]['splits'])}); emit with the same splits, or --redo both kinds")
+    for kind in set(KINDS) - set(cfg.kinds()):
+        if kind in recorded and catalog.listed(kind) and \
+                SplitConfig.model_validate(recorded[kind]["splits"]) != cfg.splits:
+            raise EmitError(f"{catalog.run_dir}: {kind} shards were emitted with other splits "
+                            f"({json.dumps(recorded[kind]['splits'])}); emit with those, or --redo both kinds")
+    for kind in cfg.kinds() if cfg.redo else ():
+        catalog.sql("DELETE FROM shards WHERE kind = ?", [kind])
+        catalog.sql("DELETE FROM step_configs WHERE step = ?", [_step(kind)])
+        catalog.refresh_view(kind)
     for kind in cfg.kinds():
-        if cfg.redo:
-            catalog.sql("DELETE FROM shards WHERE kind = ?", [kind])
-            catalog.refresh_view(kind)
-        elif kind in recorded and recorded[kind] != cfg.settings(kind) and catalog.listed(kind):
-            changed = sorted(k for k in cfg.settings(kind) if recorded[kind].get(k) != cfg.settings(kind)[k])
-            raise EmitError(f"{kind} shards in {catalog.run_dir} were emitted with other settings ({', '.join(changed)} "
-                            f"differ: recorded {json.dumps({k: recorded[kind].get(k) for k in changed})}); "
-                            "pass --redo to drop them and emit again")
-        catalog.sql("INSERT OR REPLACE INTO emit_settings VALUES (?, ?)", [kind, json.dumps(cfg.settings(kind), sort_keys=True)])
+        try:
+            catalog.claim_step(_step(kind), cfg.settings(kind))
+        except StepConfigMismatch as exc:
+            raise EmitError(f"{exc}; or pass --redo to drop this run's {kind} shards and emit them again") from None
 
 
 def _augmented_index(catalog: Catalog) -> dict[tuple[str, int], tuple[str, int, int]]:
-    """(doc_id, page) -> (augmented shard, row, copy) of the lowest copy index of each page."""
+    """(doc_id, page) -> (augmented shard, row, copy): each page's lowest legible copy."""
     paths = sorted(catalog.listed(AUGMENTED))
     if not paths:
-        raise EmitError(f"--image augmented: {catalog.run_dir} has no {AUGMENTED} shards (known views: "
+        raise EmitError(f"--image augmented: {catalog.run_dir} has no {AUGMENTED} shards (listed kinds: "
                         f"{', '.join(sorted({i.kind for i in catalog.listed().values()}))}); run `engine augment` first")
     index: dict[tuple[str, int], tuple[str, int, int]] = {}
     for path in paths:
-        schema = pq.read_schema(catalog.run_dir / path)
-        copy_col = next((c for c in ("copy", "copy_index") if c in schema.names), None)
-        missing = {"doc_id", "page", "image", "width", "height", "lines", "fields", "tables"} - set(schema.names)
+        names = set(pq.read_schema(catalog.run_dir / path).names)
+        missing = {"doc_id", "page", "copy", "image", "width", "height", "lines", "fields", "tables"} - names
         if missing:
             raise EmitError(f"{path}: an augmented shard needs columns {sorted(missing)} for pairs")
-        table = pq.read_table(catalog.run_dir / path, columns=["doc_id", "page"] + ([copy_col] if copy_col else []))
-        for row, rec in enumerate(table.to_pylist()):
-            key, copy = (rec["doc_id"], rec["page"]), rec.get(copy_col, 0) if copy_col else 0
-            if key not in index or copy < index[key][2]:
-                index[key] = (path, row, copy)
+        columns = ["doc_id", "page", "copy"] + (["legible"] if "legible" in names else [])
+        for row, rec in enumerate(pq.read_table(catalog.run_dir / path, columns=columns).to_pylist()):
+            key = (rec["doc_id"], rec["page"])
+            if rec.get("legible", True) is not False and (key not in index or (rec["copy"], path) < (index[key][2], index[key][0])):
+                index[key] = (path, row, rec["copy"])
     return index
 
 
@@ -197,7 +201,7 @@ def run_emit(run_dir: Path | str, cfg: EmitConfig,
     if not cfg.kinds():
         return summary
     with open_catalog(run_dir) as catalog:
-        _check_settings(catalog, cfg)
+        _claim(catalog, cfg)
         augmented = _augmented_index(catalog) if cfg.pairs and cfg.image == "augmented" else None
         sources = catalog.sql("SELECT path, iteration FROM shards WHERE kind = 'documents' ORDER BY path").fetchall()
         listed = {kind: catalog.listed(kind) for kind in cfg.kinds()}

@@ -102,12 +102,20 @@ class PairImages:
         key = (pair["image_shard"], pair["image_row"])
         if key not in self.paths:
             shard = pair["image_shard"]
-            if shard not in self.tables:
-                self.tables = {shard: pq.read_table(self.ctx.run / shard, columns=["image"]).column("image")}
-            png = self.tables[shard][pair["image_row"]].as_py()
-            rel = f"images/{page_stem(pair['doc_id'], pair['page'], pair['image_copy'], pair['copy'])}.png"
-            self.paths[key] = self.ctx.write_image(rel, png)
+            if shard not in self.tables:  # pairs come in shard order: keep one shard's images at a time
+                self.tables = {shard: _images(self.ctx.run / shard)}
+            images, formats = self.tables[shard]
+            ext = "jpg" if formats is not None and formats[pair["image_row"]].as_py() == "jpeg" else "png"
+            rel = f"images/{page_stem(pair['doc_id'], pair['page'], pair['image_copy'], pair['copy'])}.{ext}"
+            self.paths[key] = self.ctx.write_image(rel, images[pair["image_row"]].as_py())
         return self.paths[key]
+
+
+def _images(path: Path):
+    """(image column, image_format column or None): augmented copies may be JPEG."""
+    has_format = "image_format" in pq.read_schema(path).names
+    table = pq.read_table(path, columns=["image"] + (["image_format"] if has_format else []))
+    return table.column("image"), table.column("image_format") if has_format else None
 
 
 def group_pairs(ctx: ExportContext, image_token: str) -> dict[str, list[tuple[dict, str, str]]]:
