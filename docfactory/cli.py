@@ -52,6 +52,7 @@ def generate(
     workers: Annotated[Optional[int], typer.Option(help="Processes (default: the core count).", min=1)] = None,
     templates: TemplateDirs = None,
     config: ConfigOpt = None,
+    emit_after: Annotated[bool, typer.Option("--emit", help="Then write pairs and pretraining shards (engine emit, defaults).")] = False,
 ) -> None:
     """Generate N verified documents into RUN as Parquet shards listed in RUN/catalog.duckdb."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -89,6 +90,13 @@ def generate(
     console.print(f"query it: engine query {out} \"SELECT template, count(*) FROM documents GROUP BY 1\"", highlight=False)
     if summary.template_errors:
         raise typer.Exit(1)
+    if emit_after:
+        from docfactory.engine.emit import EmitConfig, EmitError, run_emit
+
+        try:
+            _print_emit(run_emit(out, EmitConfig(splits=cfg.splits, workers=gen.workers)), out)
+        except EmitError as exc:
+            fail(str(exc))
 
 
 @app.command()
@@ -168,6 +176,99 @@ def rerender(
     for line in report.differences:
         console.print(f"[red]{doc_id}: {line}[/]")
     raise typer.Exit(1)
+
+
+def _splits(cfg, holdout_templates: Optional[list[str]], split: Optional[str]):
+    """The config's splits, with --split / --holdout-templates (comma-separated or repeated) over them."""
+    from pydantic import ValidationError
+
+    from docfactory.engine.emit.splits import SplitConfig, parse_ratios
+
+    data = cfg.splits.model_dump()
+    try:
+        if split:
+            data["ratios"] = parse_ratios(split)
+        if holdout_templates:
+            data["holdout_templates"] = [t.strip() for item in holdout_templates for t in item.split(",") if t.strip()]
+        return SplitConfig.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        fail(f"splits: {exc.errors()[0]['msg'] if isinstance(exc, ValidationError) else exc}")
+
+
+def _print_emit(summary, run: Path) -> None:
+    console.print(f"emitted {summary.pairs} pairs and {summary.pretrain_pages} pretraining pages in {summary.shards} shards "
+                  f"({summary.skipped_shards} already done) in {summary.seconds:.1f}s", highlight=False)
+    if summary.tasks:
+        console.print("  pairs by task: " + ", ".join(f"{t} {n}" for t, n in sorted(summary.tasks.items())), highlight=False)
+    if summary.splits:
+        console.print("  pages by split: " + ", ".join(f"{s} {n}" for s, n in sorted(summary.splits.items())), highlight=False)
+    if summary.clean_fallback:
+        console.print(f"  {summary.clean_fallback} pages had no legible augmented copy: their pairs use the clean image")
+    console.print(f"query it: engine query {run} \"SELECT task, split, count(*) FROM pairs GROUP BY ALL ORDER BY ALL\"",
+                  highlight=False, soft_wrap=True)
+
+
+HoldoutOpt = Annotated[Optional[list[str]], typer.Option(
+    "--holdout-templates", help="Templates whose every page goes to the 'holdout' split (comma-separated or repeated).")]
+SplitOpt = Annotated[Optional[str], typer.Option("--split", help="Split shares, e.g. train=0.8,val=0.1,test=0.1.")]
+
+
+@app.command()
+def emit(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    pairs: Annotated[bool, typer.Option("--pairs/--no-pairs", help="Write instruction-pair shards.")] = True,
+    pretrain: Annotated[bool, typer.Option("--pretrain/--no-pretrain", help="Write block-masked pretraining shards.")] = True,
+    image: Annotated[str, typer.Option("--image", help="clean | augmented: the page copy pairs refer to.")] = "clean",
+    table_format: Annotated[str, typer.Option("--table-format", help="html | otsl | both.")] = "html",
+    patch_size: Annotated[int, typer.Option("--patch-size", help="Pretraining mask patch size (pixels).", min=1)] = 16,
+    seed: Annotated[int, typer.Option(help="Emit seed (prompt phrasings, masks, crops).")] = 0,
+    holdout_templates: HoldoutOpt = None,
+    split: SplitOpt = None,
+    workers: Annotated[Optional[int], typer.Option(help="Processes (default: the core count).", min=1)] = None,
+    redo: Annotated[bool, typer.Option("--redo", help="Drop this run's emitted shards of the chosen kinds first.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Write instruction pairs and block-masked pretraining pages for every documents shard of RUN."""
+    from pydantic import ValidationError
+
+    from docfactory.engine.emit import EmitConfig, EmitError, PairOptions, PretrainOptions, run_emit
+
+    if image not in ("clean", "augmented"):
+        fail(f"unknown image copy {image!r} (known: clean, augmented)")
+    if table_format not in ("html", "otsl", "both"):
+        fail(f"unknown table format {table_format!r} (known: html, otsl, both)")
+    if not (run / "catalog.duckdb").exists():
+        fail(f"{run}: no catalog here (is it a docfactory run folder?)")
+    cfg = _config(config)
+    try:
+        emit_cfg = EmitConfig(pairs=pairs, pretrain=pretrain, seed=seed, splits=_splits(cfg, holdout_templates, split),
+                              image=image, pair_options=PairOptions(table_format=table_format),
+                              pretrain_options=PretrainOptions(patch_size=patch_size),
+                              workers=workers or cfg.workers or os.cpu_count() or 1, redo=redo)
+        summary = run_emit(run, emit_cfg)
+    except ValidationError as exc:
+        fail(f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']}")
+    except EmitError as exc:
+        fail(str(exc))
+    _print_emit(summary, run)
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    format: Annotated[str, typer.Option("--format", help="sharegpt | llama-factory | donut | hf | coco | funsd")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (must be empty unless --overwrite).")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
+) -> None:
+    """Export RUN in a format trainers read (splits as the run was emitted with)."""
+    from docfactory.engine.emit import ExportError, export_run
+
+    try:
+        summary = export_run(run, format, out, overwrite=overwrite)
+    except (ExportError, FileNotFoundError) as exc:
+        fail(str(exc))
+    records = ", ".join(f"{s} {n}" for s, n in sorted(summary.records.items()))
+    console.print(f"exported {format} -> {summary.out}: {records} ({summary.images} images)", highlight=False)
 
 
 # -- templates ----------------------------------------------------------------------------------

@@ -201,8 +201,8 @@ def run_emit(run_dir: Path | str, cfg: EmitConfig,
     if not cfg.kinds():
         return summary
     with open_catalog(run_dir) as catalog:
-        _claim(catalog, cfg)
         augmented = _augmented_index(catalog) if cfg.pairs and cfg.image == "augmented" else None
+        _claim(catalog, cfg)
         sources = catalog.sql("SELECT path, iteration FROM shards WHERE kind = 'documents' ORDER BY path").fetchall()
         listed = {kind: catalog.listed(kind) for kind in cfg.kinds()}
         tasks = []
