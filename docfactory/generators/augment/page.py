@@ -126,15 +126,17 @@ def decode_rgb(data: bytes) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def apply_plan(image: np.ndarray, points: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+def apply_plan(image: np.ndarray, points: np.ndarray | None, plan: Plan) -> tuple[np.ndarray, np.ndarray | None]:
     """Pixels and box corners through the plan's pixel transforms (not the final encoding)."""
-    steps = [KINDS[t["kind"]].build(t) for t in plan.transforms if KINDS[t["kind"]].group != "encode"]
+    kinds = [KINDS[t["kind"]] for t in plan.transforms]
+    steps = [kind.build(t) for kind, t in zip(kinds, plan.transforms) if kind.group != "encode"]
     if not steps:
         return image, points
-    compose = A.Compose(steps, seed=plan.compose_seed, strict=True,
-                        keypoint_params=A.KeypointParams(format="xy", remove_invisible=False, check_each_transform=False))
-    out = compose(image=image, keypoints=points)
-    return out["image"], np.asarray(out["keypoints"], dtype=np.float64)[:, :2].reshape(-1, 2)
+    moves = points is not None and len(points) > 0 and any(kind.group == "geometric" for kind in kinds)
+    keypoints = A.KeypointParams(format="xy", remove_invisible=False, check_each_transform=False) if moves else None
+    compose = A.Compose(steps, seed=plan.compose_seed, strict=True, keypoint_params=keypoints)
+    out = compose(image=image, keypoints=points) if moves else compose(image=image)
+    return out["image"], (np.asarray(out["keypoints"], dtype=np.float64)[:, :2] if moves else points)
 
 
 def encode(image: np.ndarray, plan: Plan) -> tuple[bytes, str]:
@@ -157,7 +159,7 @@ def rebuild_image(clean_png: bytes, params: str | Mapping) -> bytes:
     plan = Plan.from_json(params)
     if not plan.transforms:
         return clean_png
-    image, _ = apply_plan(decode_rgb(clean_png), np.zeros((0, 2), dtype=np.float32), plan)
+    image, _ = apply_plan(decode_rgb(clean_png), None, plan)
     return encode(image, plan)[0]
 
 
