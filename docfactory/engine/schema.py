@@ -170,6 +170,44 @@ SCHEMAS: dict[str, pa.Schema] = {"documents": DOCUMENTS_SCHEMA, "pairs": PAIRS_S
                                  "augmented": AUGMENTED_SCHEMA, "lines": LINES_SCHEMA}
 
 
+# Evaluation (docfactory.engine.evaluation): shards/<kind>/<name>/part-00000.parquet per prediction
+# name. `copy` is the augmented copy the model saw, NULL for the clean page.
+_EVAL_KEY = [("doc_id", pa.string()), ("page", pa.int32()), ("copy", pa.int32()), ("name", pa.string())]
+
+DOC_SCORES_SCHEMA = pa.schema(_EVAL_KEY + [
+    ("line", pa.int32()),  # line in the predictions file; NULL for a page nobody predicted
+    ("teds", pa.float64()), ("teds_s", pa.float64()),  # mean over the page's table slots; NULL if none
+    ("ted_acc", pa.float64()), ("field_f1", pa.float64()), ("field_exact_rate", pa.float64()),
+    ("numeric_ok", pa.bool_()),  # the document's numbers add up; NULL when no numeric value was predicted
+    ("numeric_violations", pa.list_(pa.string())),  # check_values relations that fail
+    ("cer", pa.float64()), ("wer", pa.float64()),
+    ("n_fields", pa.int32()), ("n_tables", pa.int32()),  # gold counts on the page
+    ("error", pa.string()),
+])
+
+FIELD_ERRORS_SCHEMA = pa.schema(_EVAL_KEY + [
+    ("field", pa.string()),  # the document's field name, e.g. items.5.amount
+    ("field_pattern", pa.string()),  # items.*.amount
+    ("gold", pa.string()), ("pred", pa.string()), ("exact", pa.bool_()), ("ned", pa.float64()),
+    ("numeric_match", pa.bool_()),
+    ("error_type", pa.string()),  # missing | extra | wrong_value | format_only | numeric_off; NULL when exact
+])
+
+TABLE_ERRORS_SCHEMA = pa.schema(_EVAL_KEY + [
+    ("table_index", pa.int32()), ("teds", pa.float64()), ("teds_s", pa.float64()),  # NULL: scoring failed
+    ("rows", pa.int32()), ("cols", pa.int32()), ("has_spans", pa.bool_()),  # the gold table's
+    ("error", pa.string()),  # missing_table | extra_table | unparsable_html | the exception or timeout
+])
+
+PREDICTION_ERRORS_SCHEMA = pa.schema([
+    ("name", pa.string()), ("line", pa.int32()), ("doc_id", pa.string()), ("page", pa.int32()),
+    ("copy", pa.int32()), ("error", pa.string()), ("reason", pa.string()), ("scored", pa.bool_()),
+])
+
+SCHEMAS.update({"doc_scores": DOC_SCORES_SCHEMA, "field_errors": FIELD_ERRORS_SCHEMA,
+                "table_errors": TABLE_ERRORS_SCHEMA, "prediction_errors": PREDICTION_ERRORS_SCHEMA})
+
+
 def schema_for(kind: str) -> pa.Schema:
     try:
         return SCHEMAS[kind]
