@@ -31,6 +31,7 @@ class GenerateConfig:
     prefix: str = "doc"
     iteration: int = 0
     weights: dict = field(default_factory=dict)
+    augment: str | None = None  # then make one augmented copy of each page with this preset (engine augment)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class GenerateSummary:
     reasons: Counter = field(default_factory=Counter)
     template_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    augment: object | None = None  # the AugmentSummary when cfg.augment is set
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def run_generate(run_dir: Path | str, cfg: GenerateConfig,
     started = time.perf_counter()
     run_dir = Path(run_dir).resolve()
     summary = GenerateSummary()
+    augment = _augment_config(cfg)  # an unknown preset fails here, before any rendering
     registry = _registry(tuple(cfg.template_dirs))
     names, summary.template_errors = usable_templates(registry, cfg.templates)
     if not names:
@@ -144,5 +147,19 @@ def run_generate(run_dir: Path | str, cfg: GenerateConfig,
                 futures = [pool.submit(make_shard, str(run_dir), cfg, names, t) for t in todo]
                 for fut in as_completed(futures):
                     record(fut.result())
+    if augment is not None:
+        from docfactory.engine.augment import run_augment
+
+        summary.augment = run_augment(run_dir, augment)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _augment_config(cfg: GenerateConfig):
+    if not cfg.augment:
+        return None
+    from docfactory.engine.augment import AugmentConfig
+
+    augment = AugmentConfig(preset=cfg.augment, workers=cfg.workers, weights=cfg.weights, iteration=cfg.iteration)
+    augment.settings()  # validates
+    return augment
