@@ -53,6 +53,7 @@ def generate(
     templates: TemplateDirs = None,
     config: ConfigOpt = None,
     emit_after: Annotated[bool, typer.Option("--emit", help="Then write pairs and pretraining shards (engine emit, defaults).")] = False,
+    augment_preset: Annotated[Optional[str], typer.Option("--augment", help="Then make one augmented copy of each page with this preset (none|mild|medium|strong|mix; engine augment).")] = None,
 ) -> None:
     """Generate N verified documents into RUN as Parquet shards listed in RUN/catalog.duckdb."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -63,7 +64,7 @@ def generate(
     cfg = _config(config)
     gen = GenerateConfig(n=n, seed=cfg.seed if seed is None else seed, templates=template or cfg.templates,
                          template_dirs=_template_dirs(cfg, templates), workers=workers or cfg.workers or os.cpu_count() or 1,
-                         shard_docs=cfg.shard_docs, dpi=tuple(cfg.dpi))
+                         shard_docs=cfg.shard_docs, dpi=tuple(cfg.dpi), augment=augment_preset)
     columns = [TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
                TextColumn("{task.fields[rate]} pages/s"), TimeElapsedColumn()]
     with Progress(*columns, console=err, transient=False) as progress:
@@ -77,7 +78,7 @@ def generate(
 
         try:
             summary = run_generate(out, gen, on_shard=on_shard)
-        except StepConfigMismatch as exc:
+        except (StepConfigMismatch, ValueError) as exc:  # ValueError: AugmentError, a bad --augment preset
             progress.stop()
             fail(str(exc))
     for message in summary.template_errors:
@@ -88,6 +89,8 @@ def generate(
     for reason, count in summary.reasons.most_common():
         console.print(f"  rejected {count}: {reason}", highlight=False)
     console.print(f"query it: engine query {out} \"SELECT template, count(*) FROM documents GROUP BY 1\"", highlight=False)
+    if summary.augment is not None:
+        _print_augment(summary.augment, out)
     if summary.template_errors:
         raise typer.Exit(1)
     if emit_after:
@@ -195,6 +198,57 @@ def _splits(cfg, holdout_templates: Optional[list[str]], split: Optional[str]):
         fail(f"splits: {exc.errors()[0]['msg'] if isinstance(exc, ValidationError) else exc}")
 
 
+def _print_augment(summary, run: Path) -> None:
+    presets = ", ".join(f"{p} {n}" for p, n in sorted(summary.presets.items())) or "-"
+    console.print(f"augmented {summary.pages} page copies ({presets}): {summary.legible} legible / {summary.flagged} flagged / "
+                  f"{summary.rejected} rejected; {summary.crops} line and word crops ({summary.skipped_crops} boxes cut by "
+                  f"the border, not cropped); {summary.skipped_shards} shards already done; {summary.seconds:.1f}s",
+                  highlight=False, soft_wrap=True)
+    for reason, count in summary.reasons.most_common():
+        console.print(f"  illegible {count}: {reason}", highlight=False)
+    console.print(f"query it: engine query {run} \"SELECT preset, count(*), avg(severity), count(*) FILTER (NOT legible) "
+                  f"FROM augmented GROUP BY 1\"", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def augment(
+    run: Annotated[Path, typer.Argument(help="Run folder with documents shards.")],
+    preset: Annotated[str, typer.Option(help="none | mild | medium | strong | mix (each copy draws its preset).")] = "medium",
+    copies: Annotated[int, typer.Option(help="Augmented copies of each page (more later only adds the new ones).", min=1)] = 1,
+    seed: Annotated[int, typer.Option(help="Salt: another seed draws other copies of the same pages.")] = 0,
+    workers: Annotated[Optional[int], typer.Option(help="Processes (default: the core count).", min=1)] = None,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a transform: kind.param=value or lo,hi (repeatable), e.g. --set gaussian_blur.p=0.5 --set defocus.radius=1,2.")] = None,
+    gate: Annotated[str, typer.Option(help="flag: keep illegible copies marked legible=false | reject: leave them out.")] = "flag",
+    levels: Annotated[str, typer.Option(help="Crops to cut: line,word | line | word.")] = "line,word",
+) -> None:
+    """Make scan-like copies of RUN's clean pages (augmented shards) and line/word crops (lines shards)."""
+    from pydantic import ValidationError
+
+    from docfactory.engine.augment import AugmentConfig, run_augment
+    from docfactory.engine.catalog import StepConfigMismatch
+    from docfactory.generators.augment import AugmentError
+    from docfactory.generators.augment.presets import parse_overrides
+
+    try:
+        cfg = AugmentConfig(preset=preset, copies=copies, seed=seed, workers=workers or os.cpu_count() or 1,
+                            overrides=parse_overrides(overrides or []), gate={"mode": gate},
+                            levels=tuple(x.strip() for x in levels.split(",") if x.strip()))
+        cfg.settings()
+    except AugmentError as exc:
+        fail(str(exc))
+    except ValidationError as exc:
+        fail(f"--gate {gate!r}: {exc.errors()[0]['msg']}")
+    if not (run / "catalog.duckdb").exists():
+        fail(f"{run}: no catalog here (is it a docfactory run folder?)")
+    try:
+        summary = run_augment(run, cfg)
+    except StepConfigMismatch as exc:
+        fail(str(exc))
+    if summary.pages == 0 and summary.skipped_shards == 0:
+        fail(f"{run}: no documents shards to augment (run engine generate first)")
+    _print_augment(summary, run)
+
+
 def _print_emit(summary, run: Path) -> None:
     console.print(f"emitted {summary.pairs} pairs and {summary.pretrain_pages} pretraining pages in {summary.shards} shards "
                   f"({summary.skipped_shards} already done) in {summary.seconds:.1f}s", highlight=False)
@@ -269,6 +323,41 @@ def export(
         fail(str(exc))
     records = ", ".join(f"{s} {n}" for s, n in sorted(summary.records.items()))
     console.print(f"exported {format} -> {summary.out}: {records} ({summary.images} images)", highlight=False)
+
+
+@app.command()
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    predictions: Annotated[Path, typer.Option("--predictions", help="JSONL, one object per page: doc_id, page, "
+                                              "fields, tables, text (and copy for an augmented copy).")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Evaluation name (default: the file's stem); "
+                                                "evaluating a name again replaces its rows.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed or missing prediction; write nothing.")] = False,
+    workers: Annotated[int, typer.Option(help="TEDS worker processes.", min=1)] = 1,
+    table_timeout: Annotated[float, typer.Option("--table-timeout", help="Seconds per table before it becomes an error row.", min=0.1)] = 30.0,
+) -> None:
+    """Score predictions against RUN: doc_scores, field_errors, table_errors, prediction_errors and slices
+    views, RUN/eval/NAME/summary.json, and the run's leaderboard."""
+    from docfactory.engine.evaluation import LEADERBOARD_COLUMNS, PredictionsError, ScoringOptions, evaluate_run, leaderboard
+
+    try:
+        result = evaluate_run(run, predictions, name=name, strict=strict, options=ScoringOptions(workers, table_timeout))
+    except PredictionsError as exc:
+        fail(f"{exc}\n(--strict: nothing was written or listed)")
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    issues = {k: v for k, v in result.summary["prediction_errors"].items() if k != "total"}
+    if issues:
+        counts = ", ".join(f"{count} {error}" for error, count in sorted(issues.items()))
+        err.print(f"[yellow]warning:[/] {predictions}: {sum(issues.values())} prediction problems ({counts}); the rest "
+                  f"was scored. See them: engine query {run} \"SELECT line, doc_id, page, error, reason FROM "
+                  f"prediction_errors WHERE name = '{result.name}' ORDER BY line\"", highlight=False)
+    console.print(f"evaluated {result.name}: {result.pages} pages in {result.seconds:.1f}s "
+                  f"({result.pages / max(result.seconds, 1e-9):.1f} pages/s) -> {result.summary_path}", highlight=False)
+    table = Table(*LEADERBOARD_COLUMNS, title=f"leaderboard: {run}")
+    for row in leaderboard(run):
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else "-" if v is None else str(v) for v in row.values()])
+    console.print(table)
 
 
 # -- templates ----------------------------------------------------------------------------------
