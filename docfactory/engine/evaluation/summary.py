@@ -1,0 +1,108 @@
+"""Aggregate scored pages into ``summary.json`` (overall and per slice) and the run's leaderboard.
+
+Aggregates follow the references: TEDS and TEDS-S are means over tables (PubTabNet), ``ted_acc`` a
+mean over pages (Donut), ``field_f1`` Donut's corpus micro-F1, ``field_exact_rate`` exact gold
+values / gold values, CER and WER corpus rates (all edits / all gold characters or words), and
+``numeric_ok_rate`` the share of checked pages whose document adds up. A metric whose task the
+predictions file does not answer is null.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from docfactory.engine.evaluation.predictions import PredictionIssue
+from docfactory.engine.evaluation.scoring import PageResult
+from docfactory.evaluate import corpus_cer, corpus_wer, field_f1
+
+SLICE_DIMENSIONS = ("template", "kind", "locale", "preset")
+LEADERBOARD_COLUMNS = ("name", "pages", "teds", "teds_s", "ted_acc", "field_f1", "numeric_ok_rate", "cer", "errors")
+
+
+def aggregate(results: list[PageResult]) -> dict[str, Any]:
+    """Corpus-level scores over some scored pages."""
+    tables = [row for r in results for row in r.table_rows]
+    fielded = [r for r in results if r.pred_tree is not None]
+    gold_values = [row for r in fielded for row in r.field_rows if row["gold"] is not None]
+    texted = [r for r in results if r.pred_text is not None]
+    numeric = [r.score["numeric_ok"] for r in results if r.score["numeric_ok"] is not None]
+    return {
+        "pages": len(results),
+        "tables": len(tables),
+        "teds": _mean(row["teds"] for row in tables),
+        "teds_s": _mean(row["teds_s"] for row in tables),
+        "ted_acc": _mean(r.score["ted_acc"] for r in results),
+        "field_f1": field_f1([r.pred_tree for r in fielded], [r.gold.tree for r in fielded]) if fielded else None,
+        "field_exact_rate": sum(row["exact"] for row in gold_values) / len(gold_values) if gold_values else None,
+        "numeric_ok_rate": sum(numeric) / len(numeric) if numeric else None,
+        "cer": corpus_cer([r.pred_text for r in texted], [r.gold.text for r in texted]) if texted else None,
+        "wer": corpus_wer([r.pred_text for r in texted], [r.gold.text for r in texted]) if texted else None,
+        "field_errors": dict(Counter(row["error_type"] for r in results for row in r.field_rows if row["error_type"])),
+        "table_errors": dict(Counter(row["error"] for row in tables if row["error"])),
+        "pages_with_errors": sum(r.score["error"] is not None for r in results),
+    }
+
+
+def build_summary(name: str, predictions: Path, results: list[PageResult], issues: list[PredictionIssue],
+                  lines: int, tasks: set[str], presets: dict[tuple, tuple[str, float]]) -> dict[str, Any]:
+    def slice_of(r: PageResult, dimension: str) -> str:
+        if dimension == "preset":
+            p = r.prediction
+            return "none" if p.copy is None else presets[(p.doc_id, p.page, p.copy)][0]
+        return getattr(r.gold, dimension)
+
+    slices: dict[str, dict[str, Any]] = {}
+    for dimension in SLICE_DIMENSIONS:
+        groups: dict[str, list[PageResult]] = defaultdict(list)
+        for r in results:
+            groups[slice_of(r, dimension)].append(r)
+        slices[dimension] = {value: aggregate(group) for value, group in sorted(groups.items())}
+    return {
+        "name": name,
+        "predictions": str(predictions),
+        "lines": lines,
+        "tasks": sorted(tasks),
+        "prediction_errors": {"total": len(issues), **Counter(issue.error for issue in issues)},
+        "overall": aggregate(results),
+        "slices": slices,
+    }
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    """Write atomically (temporary name, fsync, rename), like a shard."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(summary, handle, indent=2, ensure_ascii=False, sort_keys=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def leaderboard(run_dir: Path | str) -> list[dict[str, Any]]:
+    """One row per evaluated prediction name in the run (RUN/eval/<name>/summary.json), best
+    field F1 first, then best TEDS."""
+    rows = []
+    for path in sorted(Path(run_dir).glob("eval/*/summary.json")):
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        overall = summary["overall"]
+        rows.append({"name": summary["name"], "pages": overall["pages"], "teds": overall["teds"],
+                     "teds_s": overall["teds_s"], "ted_acc": overall["ted_acc"], "field_f1": overall["field_f1"],
+                     "numeric_ok_rate": overall["numeric_ok_rate"], "cer": overall["cer"],
+                     "errors": summary["prediction_errors"]["total"]})
+    return sorted(rows, key=lambda r: (-(r["field_f1"] or -1), -(r["teds"] or -1), r["name"]))
+
+
+def _mean(values) -> float | None:
+    kept = [v for v in values if v is not None]
+    return fmean(kept) if kept else None
