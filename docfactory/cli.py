@@ -353,41 +353,6 @@ def evaluate(
                   f"was scored. See them: engine query {run} \"SELECT line, doc_id, page, error, reason FROM "
                   f"prediction_errors WHERE name = '{result.name}' ORDER BY line\"", highlight=False)
     console.print(f"evaluated {result.name}: {result.pages} pages in {result.seconds:.1f}s "
-                  f"({result.pages / max(result.seconds, 1e-9):.1f} pages/s) -> {result.summary_path}", highlight=False)
-    table = Table(*LEADERBOARD_COLUMNS, title=f"leaderboard: {run}")
-    for row in leaderboard(run):
-        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else "-" if v is None else str(v) for v in row.values()])
-    console.print(table)
-
-
-@app.command()
-def evaluate(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
-    predictions: Annotated[Path, typer.Option("--predictions", help="JSONL, one object per page: doc_id, page, "
-                                              "fields, tables, text (and copy for an augmented copy).")],
-    name: Annotated[Optional[str], typer.Option("--name", help="Evaluation name (default: the file's stem); "
-                                                "evaluating a name again replaces its rows.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed or missing prediction; write nothing.")] = False,
-    workers: Annotated[int, typer.Option(help="TEDS worker processes.", min=1)] = 1,
-    table_timeout: Annotated[float, typer.Option("--table-timeout", help="Seconds per table before it becomes an error row.", min=0.1)] = 30.0,
-) -> None:
-    """Score predictions against RUN: doc_scores, field_errors, table_errors, prediction_errors and slices
-    views, RUN/eval/NAME/summary.json, and the run's leaderboard."""
-    from docfactory.engine.evaluation import LEADERBOARD_COLUMNS, PredictionsError, ScoringOptions, evaluate_run, leaderboard
-
-    try:
-        result = evaluate_run(run, predictions, name=name, strict=strict, options=ScoringOptions(workers, table_timeout))
-    except PredictionsError as exc:
-        fail(f"{exc}\n(--strict: nothing was written or listed)")
-    except (FileNotFoundError, ValueError) as exc:
-        fail(str(exc))
-    issues = {k: v for k, v in result.summary["prediction_errors"].items() if k != "total"}
-    if issues:
-        counts = ", ".join(f"{count} {error}" for error, count in sorted(issues.items()))
-        err.print(f"[yellow]warning:[/] {predictions}: {sum(issues.values())} prediction problems ({counts}); the rest "
-                  f"was scored. See them: engine query {run} \"SELECT line, doc_id, page, error, reason FROM "
-                  f"prediction_errors WHERE name = '{result.name}' ORDER BY line\"", highlight=False)
-    console.print(f"evaluated {result.name}: {result.pages} pages in {result.seconds:.1f}s "
                   f"({result.pages / max(result.seconds, 1e-9):.1f} pages/s) -> {result.summary_path}",
                   highlight=False, soft_wrap=True)
     from rich import box
