@@ -8,6 +8,7 @@ rows instead of silent zeros.
 from docfactory.evaluate.field_compare import ErrorType, FieldComparison, compare_fields
 from docfactory.evaluate.fields import field_f1, normalize_dict, ted_accuracy
 from docfactory.evaluate.number_parse import HALF_CENT, numbers_match, parse_number
+from docfactory.evaluate.numeric import NumericCheck, numeric_consistency, parse_localized
 from docfactory.evaluate.teds import teds
 from docfactory.evaluate.teds_batch import TedsResult, teds_many
 from docfactory.evaluate.text_metrics import cer, corpus_cer, corpus_wer, normalized_edit_distance, wer
@@ -16,6 +17,7 @@ __all__ = [
     "HALF_CENT",
     "ErrorType",
     "FieldComparison",
+    "NumericCheck",
     "TedsResult",
     "cer",
     "compare_fields",
@@ -25,6 +27,8 @@ __all__ = [
     "normalize_dict",
     "normalized_edit_distance",
     "numbers_match",
+    "numeric_consistency",
+    "parse_localized",
     "parse_number",
     "ted_accuracy",
     "teds",
