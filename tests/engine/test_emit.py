@@ -286,3 +286,38 @@ def test_reading_order_keeps_columns_apart_but_key_value_rows_together():
     values = [(300, 20 * i, 380, 16 + 20 * i) for i in range(4)]
     order = xy_cut(keys + values, 16)
     assert order == [0, 4, 1, 5, 2, 6, 3, 7]  # key, its value, next key, ...
+
+
+def test_pairs_on_augmented_copies_use_the_moved_boxes(small_run, tmp_path):
+    """--image augmented: pairs point at the copy's row, and region targets are its moved boxes."""
+    from docfactory.engine.shards import write_shard
+
+    run = tmp_path / "run"
+    shutil.copytree(small_run[0], run)
+
+    def moved(b):
+        return {k: v + 5.0 for k, v in b.items()}
+
+    with open_catalog(run) as catalog:
+        for path in sorted(catalog.listed("documents")):
+            rows = []
+            for r in pq.read_table(run / path).to_pylist():
+                lines = [dict(ln, box=moved(ln["box"]), clipped=i == 0) for i, ln in enumerate(r["lines"])]
+                fields = [dict(f, boxes=[moved(b) for b in f["boxes"]], clipped=[False] * len(f["boxes"])) for f in r["fields"]]
+                tables = [dict(t, cells=[dict(c, box=moved(c["box"])) for c in t["cells"]]) for t in r["tables"]]
+                rows.append({k: r[k] for k in ("doc_id", "page", "template", "split", "seed", "image", "width", "height",
+                                                "dpi", "ground_truth")}
+                            | {"copy": 0, "legible": True, "image_format": "png", "lines": lines, "fields": fields, "tables": tables})
+            catalog.add_shard(write_shard(run, path.replace("documents", "augmented"), "augmented", rows))
+    summary = run_emit(run, EmitConfig(pretrain=False, image="augmented"))
+    assert summary.clean_fallback == 0
+    with open_catalog(run, read_only=True) as catalog:
+        pairs = catalog.frame("SELECT * FROM pairs").to_dicts()
+        docs = {(r["doc_id"], r["page"]): r for r in catalog.frame("SELECT doc_id, page, lines FROM documents").to_dicts()}
+    assert {p["image_copy"] for p in pairs} == {"augmented"} and all("/augmented/" in p["image_shard"] for p in pairs)
+    regions = [p for p in pairs if p["task"] == "region"]
+    for p in regions:
+        clean = docs[(p["doc_id"], p["page"])]["lines"]
+        i = next(i for i, ln in enumerate(clean) if ln["text"] == p["answer"]
+                 and all(abs(moved(ln["box"])[k] - p["region"][k]) < 1e-3 for k in p["region"]))
+        assert i != 0  # a clipped line is never a target
