@@ -100,7 +100,7 @@ def test_llama_factory_reads_back(run, tmp_path, n_pairs):
 
 def test_donut_metadata_parses(run, tmp_path, pages):
     out, _ = _export(run, "donut", tmp_path)
-    assert {p.name for p in out.iterdir()} <= {"train", "validation", "test", "holdout"}
+    assert {p.name for p in out.iterdir() if p.is_dir()} <= {"train", "validation", "test", "holdout"}
     seen = 0
     for meta in out.glob("*/metadata.jsonl"):
         for line in meta.read_text(encoding="utf-8").splitlines():
@@ -196,8 +196,14 @@ def test_output_folder_rules_and_unknown_format(run, tmp_path):
     (out / "keep.txt").write_text("x")
     with pytest.raises(ExportError, match="not empty"):
         export_run(run, "donut", out)
-    export_run(run, "donut", out, overwrite=True)
-    assert not (out / "keep.txt").exists() and (out / "train" / "metadata.jsonl").is_file()
+    with pytest.raises(ExportError, match="not written by engine export"):  # --overwrite deletes only exports
+        export_run(run, "donut", out, overwrite=True)
+    assert (out / "keep.txt").exists()
+    export_run(run, "coco", tmp_path / "again")
+    with pytest.raises(ExportError, match="not empty"):
+        export_run(run, "donut", tmp_path / "again")
+    export_run(run, "donut", tmp_path / "again", overwrite=True)
+    assert not (tmp_path / "again" / "annotations").exists() and (tmp_path / "again" / "train" / "metadata.jsonl").is_file()
     with pytest.raises(ExportError, match="holds the run"):
         export_run(run, "donut", run.parent, overwrite=True)
     with pytest.raises(ExportError) as exc:

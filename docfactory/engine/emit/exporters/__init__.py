@@ -34,7 +34,7 @@ def export_run(run: Path | str, fmt: str, out: Path | str, *, overwrite: bool = 
     run, out = Path(run).resolve(), Path(out).resolve()
     with open_catalog(run, read_only=True) as catalog:
         splits = splits or recorded_splits(catalog) or SplitConfig()
-        prepare_out(out, run, overwrite)
+        prepare_out(out, run, overwrite, fmt)
         summary = ExportSummary(fmt, out)
         EXPORTERS[fmt](ExportContext(catalog, out, splits, summary))
     return summary

@@ -76,8 +76,12 @@ def write_json(path: Path, obj, lines: bool = False) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def prepare_out(out: Path, run: Path, overwrite: bool) -> None:
-    """Refuse a non-empty folder unless overwrite; never delete a run folder or one that holds it."""
+MARKER = ".docfactory-export"
+
+
+def prepare_out(out: Path, run: Path, overwrite: bool, fmt: str) -> None:
+    """Refuse a non-empty folder unless overwrite, and overwrite only a folder an export wrote (it
+    holds MARKER): a mistyped --out never deletes a run or someone's files."""
     out, run = out.resolve(), run.resolve()
     if out == run or out in run.parents or (out / CATALOG_FILE).exists():
         raise ExportError(f"{out} holds the run folder {run}: export somewhere else")
@@ -86,8 +90,11 @@ def prepare_out(out: Path, run: Path, overwrite: bool) -> None:
     if out.exists() and any(out.iterdir()):
         if not overwrite:
             raise ExportError(f"{out} is not empty: choose an empty folder or pass --overwrite")
+        if not (out / MARKER).exists():
+            raise ExportError(f"{out} is not empty and was not written by engine export: not deleting it")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(json.dumps({"format": fmt, "run": str(run)}) + "\n", encoding="utf-8")
 
 
 class PairImages:
