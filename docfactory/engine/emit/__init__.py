@@ -3,13 +3,22 @@
     from docfactory.engine.emit import EmitConfig, run_emit, export_run
     run_emit("runs/r1", EmitConfig(workers=4))                    # pairs + pretrain shards, views
     export_run("runs/r1", "llama-factory", "out/lf")               # files a trainer reads
+
+Names load on first use, so importing `docfactory.engine.emit.splits` (as the engine config does)
+does not pull in the exporters, Pillow and pyarrow.
 """
 
-from docfactory.engine.emit.exporters import EXPORTERS, ExportError, export_run
-from docfactory.engine.emit.pairs import PairOptions
-from docfactory.engine.emit.pretrain import PretrainOptions
-from docfactory.engine.emit.splits import HOLDOUT, SplitConfig
-from docfactory.engine.emit.step import EmitConfig, EmitError, EmitSummary, run_emit
+from importlib import import_module
 
-__all__ = ["EXPORTERS", "HOLDOUT", "EmitConfig", "EmitError", "EmitSummary", "ExportError", "PairOptions",
-           "PretrainOptions", "SplitConfig", "export_run", "run_emit"]
+_EXPORTS = {
+    "EXPORTERS": "exporters", "ExportError": "exporters", "export_run": "exporters",
+    "PairOptions": "pairs", "PretrainOptions": "pretrain", "HOLDOUT": "splits", "SplitConfig": "splits",
+    "EmitConfig": "step", "EmitError": "step", "EmitSummary": "step", "run_emit": "step",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f"docfactory.engine.emit.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
