@@ -338,13 +338,15 @@ def evaluate(
 ) -> None:
     """Score predictions against RUN: doc_scores, field_errors, table_errors, prediction_errors and slices
     views, RUN/eval/NAME/summary.json, and the run's leaderboard."""
+    import duckdb
+
     from docfactory.engine.evaluation import LEADERBOARD_COLUMNS, PredictionsError, ScoringOptions, evaluate_run, leaderboard
 
     try:
         result = evaluate_run(run, predictions, name=name, strict=strict, options=ScoringOptions(workers, table_timeout))
     except PredictionsError as exc:
         fail(f"{exc}\n(--strict: nothing was written or listed)")
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, duckdb.Error) as exc:  # duckdb.Error: e.g. the catalog is locked
         fail(str(exc))
     issues = {k: v for k, v in result.summary["prediction_errors"].items() if k != "total"}
     if issues:
