@@ -22,7 +22,7 @@ from docfactory.evaluate.teds import _find_table  # the metric's own parse: what
 KNOWN_KEYS = ("doc_id", "page", "copy", "fields", "tables", "text")
 TASKS = ("fields", "tables", "text")
 
-PageKey = tuple[str, int, "int | None"]  # (doc_id, page, copy)
+PageKey = tuple[str, int, int | None]  # (doc_id, page, copy)
 
 
 @dataclass
@@ -78,7 +78,7 @@ def read_predictions(path: Path, pages: set[tuple[str, int]], copies: set[PageKe
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:  # -sig: tolerate a BOM
         for number, text in enumerate(handle, 1):
             if text.strip():
                 yield number, text
