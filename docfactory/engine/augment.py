@@ -129,7 +129,7 @@ def run_augment(run_dir: Path | str, cfg: AugmentConfig,
     with open_catalog(run_dir) as catalog:
         names = list(presets()) if cfg.preset == MIX else [cfg.preset]
         catalog.claim_step(f"augment/{tag}", {
-            "presets": {n: settings.resolved(n).describe() for n in names}, "weights": settings.weights,
+            "presets": {n: settings.resolved(n).describe() for n in names}, "weights": settings.knob_weights(),
             "salt": settings.salt, "gate": settings.gate.model_dump(), "levels": list(settings.levels)})
         sources = sorted(catalog.listed("documents"))
         if cfg.iteration is not None:

@@ -187,6 +187,10 @@ def test_bad_preset_names_and_parameters_fail_listing_the_valid_ones():
         parse_overrides(["sigma=1"])
     with pytest.raises(AugmentError, match=r"valid: line, word"):
         AugmentSettings(preset="mild", levels=("paragraph",))
+    with pytest.raises(AugmentError, match=r"weights\['augment_p'\]: unknown 'blur' \(valid: paper, ink"):
+        AugmentSettings(preset="mild", weights={"augment_p": {"blur": 2}})
+    with pytest.raises(AugmentError, match=r"unknown weights table 'augment_presets' \(valid: augment_preset, augment_p"):
+        AugmentSettings(preset="mix", weights={"augment_presets": {"mild": 1}})
     assert parse_overrides(["defocus.radius=1,2", "defocus.p=0.5"]) == {"defocus": {"radius": [1.0, 2.0], "p": 0.5}}
 
 

@@ -54,13 +54,24 @@ class AugmentSettings:
         # Fail now, with the valid names, rather than in a worker halfway through a run.
         for name in presets() if self.preset == MIX else [self.preset]:
             self.resolved(name)
+        valid = {"augment_preset": list(presets()), "augment_p": list(KINDS), "augment_strength": list(KINDS)}
+        for key, table in self.knob_weights().items():
+            if key not in valid:
+                raise AugmentError(f"unknown weights table {key!r} (valid: {', '.join(valid)})")
+            for name in table:
+                if name not in valid[key]:
+                    raise AugmentError(f"weights[{key!r}]: unknown {name!r} (valid: {', '.join(valid[key])})")
 
     def resolved(self, name: str) -> Preset:
         return _resolved(name, json.dumps(self.overrides, sort_keys=True))
 
+    def knob_weights(self) -> dict[str, Mapping]:
+        """The weights that shape augmentation (a plan's other weights tilt generation)."""
+        return {k: v for k, v in self.weights.items() if k.startswith("augment_")}
+
     def tag(self) -> str:
         """Names this configuration's shards: the preset, plus a digest when anything else differs."""
-        extra = {"overrides": self.overrides, "weights": {k: v for k, v in self.weights.items() if k.startswith("augment")},
+        extra = {"overrides": self.overrides, "weights": self.knob_weights(),
                  "salt": self.salt, "gate": self.gate.model_dump(), "levels": list(self.levels)}
         default = {"overrides": {}, "weights": {}, "salt": 0, "gate": GateOptions().model_dump(), "levels": list(LEVELS)}
         if extra == default:

@@ -66,14 +66,12 @@ class TransformKind:
 
 
 def draw(param: Param, span: tuple[float, float], rng: random.Random, ctx: Context) -> float | int:
+    """A value from `span`, moved away from identity by ctx.strength, kept within the bounds, then
+    signed (signed params) and scaled to the page's dpi (pixel params)."""
     value = rng.uniform(*span)
-    if param.signed and rng.random() < 0.5:
-        value = -value
-    value = param.identity + (value - param.identity) * ctx.strength
-    if param.pixels:
-        value *= ctx.px
-    bound = max(abs(param.lo), abs(param.hi)) * (ctx.px if param.pixels else 1.0)
-    value = max(-bound, min(bound, value)) if param.signed else max(param.lo * (ctx.px if param.pixels else 1.0), min(bound, value))
+    sign = -1.0 if param.signed and rng.random() < 0.5 else 1.0
+    value = min(max(param.identity + (value - param.identity) * ctx.strength, param.lo), param.hi)
+    value *= sign * (ctx.px if param.pixels else 1.0)
     return int(round(value)) if param.integer else round(value, 4)
 
 
