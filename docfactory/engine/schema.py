@@ -62,7 +62,7 @@ PAIRS_SCHEMA = pa.schema([
     ("image_shard", pa.string()),
     ("image_row", pa.int32()),
     ("image_copy", pa.string()),  # clean | augmented
-    ("copy", pa.int32()),  # augmented copy index (0 for clean)
+    ("copy", pa.int32()),  # augmented copy index, NULL for the clean page (as in predictions)
     ("split", pa.string()),
 ])
 

@@ -37,7 +37,7 @@ class ImageRef:
     shard: str
     row: int
     copy: str = "clean"  # clean | augmented
-    index: int = 0
+    index: int | None = None  # augmented copy index; None for the clean page (as in predictions)
 
 
 def page_ground_truth(ground_truth: Any, names: set[str], prefix: str = "") -> Any:
