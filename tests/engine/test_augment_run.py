@@ -28,10 +28,17 @@ def _listed(run: Path, kind: str) -> dict[str, str]:
         return {path: info.sha256 for path, info in catalog.listed(kind).items()}
 
 
-def test_cli_augment_writes_listed_shards_and_a_lines_view(tiny_run, tmp_path):
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def augmented(tiny_run, tmp_path_factory):
+    """The tiny run copied and augmented through the CLI with two worker processes."""
+    run = tmp_path_factory.mktemp("augmented") / "run"
     shutil.copytree(tiny_run, run)
-    result = CliRunner().invoke(app, ["augment", str(run), "--preset", "medium", "--copies", "2", "--workers", "1"])
+    result = CliRunner().invoke(app, ["augment", str(run), "--preset", "medium", "--copies", "2", "--workers", "2"])
+    return run, result
+
+
+def test_cli_augment_writes_listed_shards_and_a_lines_view(augmented):
+    run, result = augmented
     assert result.exit_code == 0, result.output
     assert "legible" in result.stdout and "flagged" in result.stdout and "crops" in result.stdout
     assert sorted(_listed(run, "augmented")) == [f"shards/augmented/it000/part-0000{i}-medium-c{k}.parquet"
@@ -48,23 +55,22 @@ def test_cli_augment_writes_listed_shards_and_a_lines_view(tiny_run, tmp_path):
     query = CliRunner().invoke(app, ["query", str(run), "SELECT level, count(*) AS n FROM lines GROUP BY 1 ORDER BY 1",
                                      "--format", "csv"])
     assert query.exit_code == 0 and query.stdout.splitlines()[0] == "level,n" and "line," in query.stdout
-    # Resume skips what is listed; more copies later only adds the new ones.
-    again = CliRunner().invoke(app, ["augment", str(run), "--preset", "medium", "--copies", "3", "--workers", "1"])
-    assert again.exit_code == 0 and "4 shards already done" in again.stdout, again.output
-    assert len(_listed(run, "augmented")) == 6
 
 
-def test_shard_bytes_do_not_depend_on_workers(tiny_run, tmp_path):
-    one, two = tmp_path / "one", tmp_path / "two"
+def test_shard_bytes_do_not_depend_on_workers_and_resume_adds_only_new_copies(augmented, tiny_run, tmp_path):
+    two, _ = augmented
+    one = tmp_path / "one"
     shutil.copytree(tiny_run, one)
-    shutil.copytree(tiny_run, two)
-    run_augment(one, AugmentConfig(preset="strong", workers=1))
-    summary = run_augment(two, AugmentConfig(preset="strong", workers=2))
+    summary = run_augment(one, AugmentConfig(preset="medium", copies=2, workers=1))
     with open_catalog(one, read_only=True) as catalog:
         pages = catalog.sql("SELECT count(*) FROM documents").fetchone()[0]
-    assert summary.pages == pages and summary.legible + summary.flagged == pages
+    assert summary.pages == 2 * pages and summary.legible + summary.flagged == 2 * pages
     for kind in ("augmented", "lines"):
         assert _listed(one, kind) == _listed(two, kind) and _listed(one, kind)
+    # Resume skips what is listed; more copies later only adds the new ones.
+    again = CliRunner().invoke(app, ["augment", str(one), "--preset", "medium", "--copies", "3", "--workers", "1"])
+    assert again.exit_code == 0 and "4 shards already done" in again.stdout, again.output
+    assert len(_listed(one, "augmented")) == 6 and set(_listed(two, "augmented")) < set(_listed(one, "augmented"))
 
 
 def test_reject_mode_lists_rejections_and_errors_are_clear(tiny_run, tmp_path):

@@ -141,10 +141,21 @@ def test_same_seed_same_bytes_and_params_rebuild_the_image(pages):
     assert [w["box"] for w in none.row["words"]] == [w["box"] for w in row["words"]]
 
 
+def test_noise_does_not_depend_on_what_the_process_did_before(pages):
+    from docfactory.generators.augment import ops
+
+    small, large = min(pages, key=lambda r: r["width"] * r["height"]), max(pages, key=lambda r: r["width"] * r["height"])
+    noisy = AugmentSettings(preset="none", overrides={"gauss_noise": {"std": 0.05}, "iso_noise": {"p": 1}})
+    ops._bank = ops._bank[:0]  # a fresh process: an empty noise bank
+    fresh = augment_page(small, 0, noisy).row["image"]
+    augment_page(large, 0, noisy)  # grows the bank
+    assert augment_page(small, 0, noisy).row["image"] == fresh
+
+
 def test_presets_are_ordered_by_measured_degradation(pages):
     stats = {}
     for name in ("none", "mild", "medium", "strong"):
-        results = [augment_page(r, k, AugmentSettings(preset=name)) for r in pages for k in range(3)]
+        results = [augment_page(r, k, AugmentSettings(preset=name)) for r in pages for k in range(2)]
         stats[name] = (np.mean([r.legibility.severity for r in results]), np.mean([r.legibility.contrast for r in results]),
                        np.mean([r.legibility.legible for r in results]))
     severity = [stats[n][0] for n in stats]
@@ -199,7 +210,7 @@ def test_knobs_tilt_presets_probabilities_and_strengths(pages):
     only_strong = AugmentSettings(preset="mix", weights={"augment_preset": {"mild": 0, "medium": 0, "strong": 1}})
     assert {augment_page(row, k, only_strong).preset for k in range(4)} == {"strong"}
     mixed = AugmentSettings(preset="mix")
-    assert len({augment_page(row, k, mixed).preset for k in range(12)}) > 1
+    assert len({augment_page(row, k, mixed).preset for k in range(6)}) > 1
     no_jpeg = augment_page(row, 0, AugmentSettings(preset="strong", weights={"augment_p": {"jpeg": 0}}))
     assert no_jpeg.row["image_format"] == "png" and no_jpeg.row["image"].startswith(b"\x89PNG")
     flat = AugmentSettings(preset="none", overrides=GEOMETRIC, weights={"augment_strength": {"page_warp": 0}})
