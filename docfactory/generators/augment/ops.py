@@ -264,6 +264,6 @@ class SaltPepper(_Fixed, ImageOnlyTransform):
 
     def apply(self, img: np.ndarray, where: np.ndarray, salt: np.ndarray, **params: Any) -> np.ndarray:
         out = img.copy()
-        flat = out.reshape(-1, out.shape[2]) if out.ndim == 3 else out.reshape(-1)
-        flat[where] = np.where(salt, 255, 0).astype(np.uint8)[:, None] if out.ndim == 3 else np.where(salt, 255, 0)
+        flat = out.reshape(img.shape[0] * img.shape[1], -1)  # one row per pixel, a view of `out`
+        flat[where] = np.where(salt, 255, 0).astype(np.uint8)[:, None]
         return out
