@@ -134,3 +134,13 @@ def test_resuming_with_other_settings_is_refused(small_run):
     run, _ = small_run
     with __import__("pytest").raises(StepConfigMismatch, match=r"seed: 7 -> 8"):
         run_generate(run, GenerateConfig(n=N_DOCS, seed=8, workers=1, shard_docs=8))
+
+
+def test_word_labels_are_not_split_into_letters(small_run):
+    """Wide CSS letter-spacing makes the PDF text layer read "B I L L  T O": a template bug that would
+    teach OCR models wrong words. Every template's words must stay whole."""
+    run, _ = small_run
+    with open_catalog(run, read_only=True) as catalog:
+        lines = catalog.sql("SELECT template, l.text FROM documents, unnest(lines) AS t(l)").fetchall()
+    split = [(t, text) for t, text in lines if sum(len(w) == 1 and w.isalpha() for w in text.split()) >= 4]
+    assert split == []
