@@ -165,5 +165,10 @@ def run_augment(run_dir: Path | str, cfg: AugmentConfig,
                 futures = {pool.submit(make_augment_shards, str(run_dir), settings, t): t for t in todo}
                 for fut in as_completed(futures):
                     record(futures[fut], fut.result())
+        if todo:
+            # Evaluations made before these copies existed would not slice by preset otherwise.
+            from docfactory.engine.evaluation import refresh_slices_view
+
+            refresh_slices_view(catalog)
     summary.seconds = time.perf_counter() - started
     return summary
