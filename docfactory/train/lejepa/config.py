@@ -56,10 +56,13 @@ class LejepaConfig(BaseModel):
         return self
 
 
+# SIGReg is scaled by the batch size, so its pull against the prediction term grows with the batch:
+# at 16 pages a step the tiny scale needs a larger λ (0.2) to hold the embeddings' spread that
+# λ = 0.05 holds at the batch sizes of the real scales (≥ 128 views per step).
 TINY = LejepaConfig(
     encoder=EncoderConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=3, intermediate_size=96, patch_size=16),
-    global_size=64, local_size=32, proj_hidden=128, proj_dim=64, n_slices=64, steps=40, batch_size=8, lr=2e-3,
-    warmup_steps=5, log_every=5, save_every=20,
+    global_size=64, local_size=32, proj_hidden=128, proj_dim=64, n_slices=64, steps=40, batch_size=16, lr=2e-3,
+    lambd=0.2, warmup_steps=5, log_every=5, save_every=20,
 )
 SCALES: dict[str, LejepaConfig] = {"tiny": TINY, "small": LejepaConfig(), "full": LejepaConfig(proj_dim=8192, n_slices=1024)}
 
