@@ -204,6 +204,17 @@ PREDICTION_ERRORS_SCHEMA = pa.schema([
     ("copy", pa.int32()), ("error", pa.string()), ("reason", pa.string()), ("scored", pa.bool_()),
 ])
 
+# OCR results cached by page image (docfactory.engine.ocr_cache): one row per image and OCR
+# settings, so a page is read once per run whichever model or step needs its words.
+OCR_SCHEMA = pa.schema([
+    ("key", pa.string()),  # image sha256 + ":" + the settings tag
+    ("image_sha256", pa.string()),
+    ("settings", pa.string()),  # engine version, languages, page segmentation mode, scale
+    ("words", pa.list_(pa.struct([("text", pa.string()), ("box", BOX), ("conf", pa.float32()), ("line", pa.int32())]))),
+    ("seconds", pa.float32()),
+])
+SCHEMAS["ocr"] = OCR_SCHEMA
+
 SCHEMAS.update({"doc_scores": DOC_SCORES_SCHEMA, "field_errors": FIELD_ERRORS_SCHEMA,
                 "table_errors": TABLE_ERRORS_SCHEMA, "prediction_errors": PREDICTION_ERRORS_SCHEMA})
 
