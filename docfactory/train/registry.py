@@ -22,6 +22,9 @@ _MODELS: dict[str, ModelEntry] = {}
 # Modules that register models on import; imported lazily so `engine --help` stays fast and a
 # model's heavy dependencies (torch, transformers) load only when that model is used.
 MODEL_MODULES: dict[str, str] = {}
+MODEL_MODULES["layout"] = "docfactory.train.layout"  # the default: a LayoutLM-style tagger trained here
+MODEL_MODULES["tesseract"] = "docfactory.train.tesseract_baseline"  # OCR + keyword rules, no training
+MODEL_MODULES["command"] = "docfactory.train.command"  # an external model: --predict-cmd "CMD"
 MODEL_MODULES["vlm"] = "docfactory.train.vlm"  # LoRA on a local HF vision-language checkpoint
 MODEL_MODULES["lejepa"] = "docfactory.train.lejepa"  # LeJEPA pretraining (a trainer only)
 
