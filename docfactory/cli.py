@@ -119,7 +119,7 @@ def query(
     try:
         with open_catalog(run, read_only=True) as catalog:
             result = catalog.sql(sql)
-            if result.description is None:  # a statement without a result set
+            if result is None or result.description is None:  # empty SQL, or no result set
                 return
             columns, rows = [d[0] for d in result.description], result.fetchall()
     except (duckdb.Error, FileNotFoundError) as exc:
@@ -367,6 +367,48 @@ def evaluate(
     for row in leaderboard(run):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else "-" if v is None else str(v) for v in row.values()])
     console.print(table)
+
+
+@app.command()
+def pretrain(
+    run: Annotated[Path, typer.Argument(help="Run folder with pretrain shards (engine emit).")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/models/lejepa); resumed if it holds a checkpoint.")] = None,
+    scale: Annotated[str, typer.Option(help="Defaults: tiny (tests, CPU) | small (ViT-S/16) | full (projector 8192).")] = "small",
+    steps: Annotated[Optional[int], typer.Option(min=1)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=2)] = None,
+    lambd: Annotated[Optional[float], typer.Option("--lambda", help="SIGReg weight λ (0.02-0.05 at full batch sizes).")] = None,
+    lr: Annotated[Optional[float], typer.Option()] = None,
+    proj_dim: Annotated[Optional[int], typer.Option("--proj-dim", help="Projector output width.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Pretrain rows to use: a split or `all`.")] = None,
+    seed: Annotated[Optional[int], typer.Option()] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda[:N].")] = None,
+    probe: Annotated[bool, typer.Option("--probe/--no-probe", help="Linear probes: pretrained vs random-init encoder.")] = True,
+    transition: Annotated[bool, typer.Option("--transition", help="Then stage A (encoder frozen) and B (differential LR) on template classification.")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an existing checkpoint in --out.")] = False,
+) -> None:
+    """LeJEPA pretraining of a ViT encoder on RUN's block-masked pretrain shards."""
+    from docfactory.train.lejepa import make_config
+    from docfactory.train.lejepa.pipeline import pretrain_and_measure
+
+    try:
+        cfg = make_config(scale, steps=steps, batch_size=batch_size, lambd=lambd, lr=lr, proj_dim=proj_dim, split=split,
+                          seed=seed, device=device)
+        report = pretrain_and_measure(run, out or run / "models" / "lejepa", cfg, probe=probe, transition=transition,
+                                      resume=not fresh, argv=sys.argv,
+                                      on_log=lambda r: err.print(f"step {r['step']}: loss {r['loss']:.4f} prediction "
+                                                                 f"{r['prediction']:.4f} sigreg {r['sigreg']:.3f} std {r['std']:.3f}",
+                                                                 highlight=False))
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        fail(str(exc).strip('"'))
+    for warning in report["warnings"]:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    console.print(f"pretrained {report['steps']} steps -> {report['encoder']}", highlight=False, soft_wrap=True)
+    for task, row in report.get("probe", {}).items():
+        console.print(f"linear probe {task}: pretrained {row['pretrained']:.3f}, random init {row['random_init']:.3f} "
+                      f"({row['n_train']} train / {row['n_eval']} eval)", highlight=False, soft_wrap=True)
+    for stage in report.get("transition", []):
+        console.print(f"stage {stage['stage']}: loss {stage['loss_first']:.3f} -> {stage['loss_last']:.3f}, weight change "
+                      f"encoder {stage['encoder_change']:.2e}, adapter {stage['adapter_change']:.2e}", highlight=False)
 
 
 # -- templates ----------------------------------------------------------------------------------
