@@ -150,7 +150,7 @@ class _Reader:
         if problems:
             self.issue(number, "bad_value", "; ".join(problems), key)
             return None
-        return Prediction(number, doc_id, page, copy, obj.get("fields"), tables, obj.get("text"))
+        return Prediction(number, doc_id, page, copy, _without_null_items(obj.get("fields")), tables, obj.get("text"))
 
     def known(self, number: int, p: Prediction) -> bool:
         if p.doc_id not in self.doc_ids:
@@ -183,3 +183,13 @@ def _is_int(value: object) -> bool:
 
 def _shown(value: object) -> str:
     return "nothing" if value is None else f"{type(value).__name__} {json.dumps(value)[:40]}"
+
+
+def _without_null_items(value):
+    """Drop null list entries: a page-2 answer may keep the document's item indexes by padding the
+    list with nulls ({"items": [null, null, {...}]}); it means the same as the compact list."""
+    if isinstance(value, dict):
+        return {k: _without_null_items(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_null_items(v) for v in value if v is not None]
+    return value
