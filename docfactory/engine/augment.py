@@ -14,11 +14,9 @@ in reject mode they are left out and listed in the `rejections` table (stage 'au
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +24,7 @@ from typing import Any, Callable
 import pyarrow.parquet as pq
 
 from docfactory.engine.catalog import open_catalog
+from docfactory.engine.executor import Executor, TaskError, describe, executor_for
 from docfactory.engine.shards import ShardInfo, write_shard
 from docfactory.generators.augment import MIX, AugmentSettings, GateOptions, augment_page, presets
 
@@ -63,6 +62,7 @@ class AugmentSummary:
     presets: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    failed_shards: list[str] = field(default_factory=list)  # "path: reason" of tasks that failed (not listed)
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,12 @@ def make_augment_shards(run_dir: str, settings: AugmentSettings, task: _Task):
     augmented, crops, rejections = [], [], []
     stats: dict[str, Any] = {"presets": Counter(), "reasons": Counter(), "legible": 0, "flagged": 0, "skipped_crops": 0}
     for row in rows:
-        result = augment_page(row, task.copy, settings)
+        try:
+            result = augment_page(row, task.copy, settings)
+        except Exception as exc:  # noqa: BLE001 - one page that raises is an error row; the shard goes on
+            reason = f"page {row['page']} copy {task.copy}: {describe(exc)}"
+            rejections.append(_Rejection(row["doc_id"], row["template"], "error", reason))
+            continue
         stats["presets"][result.preset] += 1
         stats["reasons"].update(r.split(":")[0] for r in result.legibility.reasons)
         stats["skipped_crops"] += result.skipped_crops
@@ -119,8 +124,10 @@ def make_augment_shards(run_dir: str, settings: AugmentSettings, task: _Task):
 
 
 def run_augment(run_dir: Path | str, cfg: AugmentConfig,
-                on_shard: Callable[[ShardInfo, int], None] | None = None) -> AugmentSummary:
-    """Augmented copies of every listed clean page; `on_shard(info, pages)` reports progress."""
+                on_shard: Callable[[ShardInfo, int], None] | None = None,
+                executor: Executor | None = None) -> AugmentSummary:
+    """Augmented copies of every listed clean page; `on_shard(info, pages)` reports progress.
+    `executor` runs the shard tasks (default: a local pool of cfg.workers processes)."""
     started = time.perf_counter()
     run_dir = Path(run_dir).resolve()
     settings = cfg.settings()  # validates the preset, overrides and gate before any work
@@ -155,16 +162,13 @@ def run_augment(run_dir: Path | str, cfg: AugmentConfig,
             if on_shard:
                 on_shard(info_aug, sum(stats["presets"].values()))
 
-        if cfg.workers <= 1 or len(todo) <= 1:
-            for task in todo:
-                record(task, make_augment_shards(str(run_dir), settings, task))
-        else:
-            # spawn: the parent holds DuckDB threads, which fork would copy mid-flight.
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
-                futures = {pool.submit(make_augment_shards, str(run_dir), settings, t): t for t in todo}
-                for fut in as_completed(futures):
-                    record(futures[fut], fut.result())
+        with executor_for(executor, cfg.workers) as ex:
+            for task, result in ex.map(make_augment_shards, todo, str(run_dir), settings):
+                if isinstance(result, TaskError):
+                    catalog.add_failure(task.augmented, "augment", result.reason)
+                    summary.failed_shards.append(f"{task.augmented}: {result.reason}")
+                else:
+                    record(task, result)
         if todo:
             # Evaluations made before these copies existed would not slice by preset otherwise.
             from docfactory.engine.evaluation import refresh_slices_view

@@ -81,6 +81,13 @@ class Catalog:
             raise
         self.refresh_view(info.kind)
 
+    def add_failure(self, shard: str, stage: str, reason: str) -> None:
+        """Record a shard whose task failed as a `rejections` row (doc_id NULL); the shard is not
+        listed, so a rerun makes it, and listing it then clears this row (add_shard)."""
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        self.con.execute("DELETE FROM rejections WHERE shard = ?", [shard])
+        self.con.execute("INSERT INTO rejections VALUES (NULL, NULL, ?, ?, ?, ?)", [stage, reason, shard, now])
+
     def refresh_view(self, kind: str) -> None:
         paths = sorted(self.listed(kind))
         if not paths:

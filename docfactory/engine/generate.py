@@ -1,19 +1,18 @@
 """Generate a run's documents: specs by doc index, shards by fixed index ranges, workers in a
-process pool. Because shard k always holds docs [k*S, (k+1)*S), the bytes of every shard are the
+executor (engine.executor: a local process pool or Ray). Because shard k always holds docs [k*S, (k+1)*S), the bytes of every shard are the
 same whatever the worker count, and a resumed run skips the shards the catalog already lists.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from docfactory.engine.catalog import open_catalog
+from docfactory.engine.executor import Executor, TaskError, describe, executor_for
 from docfactory.engine.shards import ShardInfo, write_shard
 from docfactory.generators import Rejection, generate_pages, sample_spec
 from docfactory.templates import TemplateError, TemplateRegistry
@@ -45,6 +44,7 @@ class GenerateSummary:
     template_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     augment: object | None = None  # the AugmentSummary when cfg.augment is set
+    failed_shards: list[str] = field(default_factory=list)  # "path: reason" of tasks that failed (not listed)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,10 @@ def make_shard(run_dir: str, cfg: GenerateConfig, names: list[str], task: _Shard
     rejections: list[Rejection] = []
     for i in range(task.start, task.stop):
         spec = sample_spec(cfg.seed, i, templates, prefix=cfg.prefix, weights=cfg.weights, dpi=cfg.dpi)
-        records, rejected = generate_pages([spec], registry)
+        try:
+            records, rejected = generate_pages([spec], registry)
+        except Exception as exc:  # noqa: BLE001 - one document that raises is an error row; the shard goes on
+            records, rejected = [], [Rejection(spec.doc_id, spec.template, "error", describe(exc))]
         rows.extend(r.to_row() for r in records)
         rejections.extend(rejected)
     info = write_shard(Path(run_dir), task.rel_path, "documents", rows)
@@ -103,8 +106,10 @@ def make_shard(run_dir: str, cfg: GenerateConfig, names: list[str], task: _Shard
 
 
 def run_generate(run_dir: Path | str, cfg: GenerateConfig,
-                 on_shard: Callable[[ShardInfo, int, int], None] | None = None) -> GenerateSummary:
-    """Generate cfg.n documents into run_dir; `on_shard(info, docs, pages)` reports progress."""
+                 on_shard: Callable[[ShardInfo, int, int], None] | None = None,
+                 executor: Executor | None = None) -> GenerateSummary:
+    """Generate cfg.n documents into run_dir; `on_shard(info, docs, pages)` reports progress.
+    `executor` runs the shard tasks (default: a local pool of cfg.workers processes)."""
     started = time.perf_counter()
     run_dir = Path(run_dir).resolve()
     summary = GenerateSummary()
@@ -137,20 +142,17 @@ def run_generate(run_dir: Path | str, cfg: GenerateConfig,
             if on_shard:
                 on_shard(info, n_docs, info.rows)
 
-        if cfg.workers <= 1 or len(todo) <= 1:
-            for task in todo:
-                record(make_shard(str(run_dir), cfg, names, task))
-        else:
-            # spawn: the parent holds DuckDB threads, which fork would copy mid-flight.
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
-                futures = [pool.submit(make_shard, str(run_dir), cfg, names, t) for t in todo]
-                for fut in as_completed(futures):
-                    record(fut.result())
+        with executor_for(executor, cfg.workers) as ex:
+            for task, result in ex.map(make_shard, todo, str(run_dir), cfg, names):
+                if isinstance(result, TaskError):
+                    catalog.add_failure(task.rel_path, "generate", result.reason)
+                    summary.failed_shards.append(f"{task.rel_path}: {result.reason}")
+                else:
+                    record(result)
     if augment is not None:
         from docfactory.engine.augment import run_augment
 
-        summary.augment = run_augment(run_dir, augment)
+        summary.augment = run_augment(run_dir, augment, executor=executor)
     summary.seconds = time.perf_counter() - started
     return summary
 

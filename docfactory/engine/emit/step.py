@@ -11,10 +11,8 @@ settings is refused unless `redo` drops the old shards, so one run never mixes t
 from __future__ import annotations
 
 import json
-import multiprocessing
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
@@ -26,6 +24,7 @@ from docfactory.engine.emit.blocks import page_blocks
 from docfactory.engine.emit.pairs import ImageRef, PairOptions, page_pairs
 from docfactory.engine.emit.pretrain import PretrainOptions, pretrain_row
 from docfactory.engine.emit.splits import SplitConfig
+from docfactory.engine.executor import ErrorRow, Executor, TaskError, describe, executor_for
 from docfactory.engine.shards import ShardInfo, write_shard
 
 KINDS = ("pairs", "pretrain")
@@ -68,6 +67,8 @@ class EmitSummary:
     splits: Counter = field(default_factory=Counter)  # pages per split
     clean_fallback: int = 0  # pages asked for an augmented image that had none
     seconds: float = 0.0
+    rejected: int = 0  # pages whose pairs or pretraining row raised (rejections rows, stage 'error')
+    failed_shards: list[str] = field(default_factory=list)  # "path: reason" of tasks that failed (not listed)
 
 
 @dataclass(frozen=True)
@@ -147,35 +148,53 @@ def _augmented_index(catalog: Catalog) -> dict[tuple[str, int], tuple[str, int, 
 
 def emit_shard(run_dir: str, cfg: EmitConfig, task: _Task, augmented: dict | None = None):
     """Worker: read one documents shard, write its pairs and pretrain shards. Returns
-    (infos, task counts, split counts, clean fallbacks)."""
+    (infos, task counts, split counts, clean fallbacks, error rows)."""
     run = Path(run_dir)
     kinds = {kind for kind, _ in task.targets}
     columns = None if "pretrain" in kinds else [n for n in pq.read_schema(run / task.source).names if n != "image"]
     docs = pq.read_table(run / task.source, columns=columns).to_pylist()
     aug_rows = _read_augmented(run, docs, augmented) if augmented is not None else {}
-    pairs, pretrain, tasks, splits, fallback = [], [], Counter(), Counter(), 0
+    pairs, pretrain, tasks, splits, fallback, errors = [], [], Counter(), Counter(), 0, []
     for i, doc in enumerate(docs):
-        split = cfg.splits.split_of(doc["doc_id"], doc["template"])
+        try:
+            split, page_pairs_, page_pretrain, page_fallback = _emit_page(cfg, task.source, kinds, i, doc, aug_rows,
+                                                                           augmented is not None)
+        except Exception as exc:  # noqa: BLE001 - one page that raises is an error row; the shard goes on
+            errors.append(ErrorRow(doc["doc_id"], doc["template"], "error", f"page {doc['page']}: {describe(exc)}"))
+            continue
         splits[split] += 1
-        blocks = page_blocks(doc["fields"], doc["tables"], doc["lines"])
-        if "pairs" in kinds:
-            labels, ref, page_blocks_ = doc, ImageRef(task.source, i), blocks
-            if augmented is not None:
-                hit = aug_rows.get((doc["doc_id"], doc["page"]))
-                if hit is None:
-                    fallback += 1
-                else:
-                    (shard, row, copy), labels = hit
-                    ref, page_blocks_ = ImageRef(shard, row, "augmented", copy), None
-            rows = page_pairs(doc, labels, ref, split, options=cfg.pair_options, seed=cfg.seed, blocks=page_blocks_)
-            tasks.update(p["task"] for p in rows)
-            pairs.extend(rows)
-        if "pretrain" in kinds:
-            pretrain.append(pretrain_row(doc, blocks, task.source, i, split, options=cfg.pretrain_options, seed=cfg.seed))
+        tasks.update(p["task"] for p in page_pairs_)
+        pairs.extend(page_pairs_)
+        pretrain.extend(page_pretrain)
+        fallback += page_fallback
     infos = []
     for kind, path in task.targets:
         infos.append(write_shard(run, path, kind, pairs if kind == "pairs" else pretrain))
-    return infos, tasks, splits, fallback
+    return infos, tasks, splits, fallback, errors
+
+
+def _emit_page(cfg: EmitConfig, source: str, kinds: set[str], i: int, doc: dict, aug_rows: dict, use_augmented: bool):
+    """One page: (split, its pairs, its pretraining rows, 1 if it fell back to the clean image)."""
+    split = cfg.splits.split_of(doc["doc_id"], doc["template"])
+    blocks = page_blocks(doc["fields"], doc["tables"], doc["lines"])
+    pairs, pretrain, fallback = [], [], 0
+    if "pairs" in kinds:
+        labels, ref, page_blocks_ = doc, ImageRef(source, i), blocks
+        if use_augmented:
+            hit = aug_rows.get((doc["doc_id"], doc["page"]))
+            if hit is None:
+                fallback = 1
+            else:
+                (shard, row, copy), labels = hit
+                ref, page_blocks_ = ImageRef(shard, row, "augmented", copy), None
+        pairs = page_pairs(doc, labels, ref, split, options=cfg.pair_options, seed=cfg.seed, blocks=page_blocks_)
+    if "pretrain" in kinds:
+        pretrain = [pretrain_row(doc, blocks, source, i, split, options=cfg.pretrain_options, seed=cfg.seed)]
+    return split, pairs, pretrain, fallback
+
+
+def _emit_task(run_dir: str, cfg: EmitConfig, augmented: dict | None, task: _Task):
+    return emit_shard(run_dir, cfg, task, augmented)  # the executor passes the task last
 
 
 def _read_augmented(run: Path, docs: list[dict], index: dict) -> dict:
@@ -194,7 +213,9 @@ def _read_augmented(run: Path, docs: list[dict], index: dict) -> dict:
 
 
 def run_emit(run_dir: Path | str, cfg: EmitConfig,
-             on_shard: Callable[[list[ShardInfo]], None] | None = None) -> EmitSummary:
+             on_shard: Callable[[list[ShardInfo]], None] | None = None,
+             executor: Executor | None = None) -> EmitSummary:
+    """`executor` runs the shard tasks (default: a local pool of cfg.workers processes)."""
     started = time.perf_counter()
     run_dir = Path(run_dir).resolve()
     summary = EmitSummary()
@@ -213,9 +234,9 @@ def run_emit(run_dir: Path | str, cfg: EmitConfig,
                 tasks.append(_Task(path, todo, iteration))
 
         def record(result, task: _Task) -> None:
-            infos, task_counts, split_counts, fallback = result
-            for info in infos:
-                catalog.add_shard(info, task.iteration)
+            infos, task_counts, split_counts, fallback, errors = result
+            for n, info in enumerate(infos):
+                catalog.add_shard(info, task.iteration, errors if n == 0 else ())
                 summary.shards += 1
                 if info.kind == "pairs":
                     summary.pairs += info.rows
@@ -224,18 +245,17 @@ def run_emit(run_dir: Path | str, cfg: EmitConfig,
             summary.tasks.update(task_counts)
             summary.splits.update(split_counts)
             summary.clean_fallback += fallback
+            summary.rejected += len(errors)
             if on_shard:
                 on_shard(infos)
 
-        if cfg.workers <= 1 or len(tasks) <= 1:
-            for task in tasks:
-                record(emit_shard(str(run_dir), cfg, task, augmented), task)
-        else:
-            # spawn, as in engine.generate: the parent holds DuckDB threads that fork would copy.
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
-                futures = {pool.submit(emit_shard, str(run_dir), cfg, t, augmented): t for t in tasks}
-                for fut in as_completed(futures):
-                    record(fut.result(), futures[fut])
+        with executor_for(executor, cfg.workers) as ex:
+            for task, result in ex.map(_emit_task, tasks, str(run_dir), cfg, augmented):
+                if isinstance(result, TaskError):
+                    for _, path in task.targets:
+                        catalog.add_failure(path, "emit", result.reason)
+                    summary.failed_shards.append(f"{task.source}: {result.reason}")
+                else:
+                    record(result, task)
     summary.seconds = time.perf_counter() - started
     return summary

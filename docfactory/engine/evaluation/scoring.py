@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import fmean
 from typing import Any
 
 from docfactory.engine.evaluation.gold import GoldPage, field_paths
 from docfactory.engine.evaluation.predictions import Prediction
-from docfactory.evaluate import cer, compare_fields, field_f1, ted_accuracy, teds_many, wer
+from docfactory.evaluate import TedsResult, cer, compare_fields, field_f1, ted_accuracy, teds_many, wer
 from docfactory.evaluate.numeric import numeric_consistency
 
 
@@ -30,6 +30,10 @@ from docfactory.evaluate.numeric import numeric_consistency
 class ScoringOptions:
     workers: int = 1  # TEDS worker processes (0: in this process, no time limit)
     table_timeout_s: float = 30.0
+    executor: Any = None  # an engine.executor.Executor other than local: tables scored there in fixed chunks
+
+
+TABLE_CHUNK = 32  # tables per executor task
 
 
 @dataclass
@@ -111,8 +115,7 @@ def _score_tables(name: str, results: list[PageResult], options: ScoringOptions)
                 row["_job"] = len(jobs)
                 jobs.append((preds[index], g.html))
             r.table_rows.append(row)
-    full = teds_many(jobs, workers=options.workers, timeout_s=options.table_timeout_s) if jobs else []
-    structure = teds_many(jobs, workers=options.workers, structure_only=True, timeout_s=options.table_timeout_s) if jobs else []
+    full, structure = _teds_all(jobs, options)
     for r in results:
         for row in r.table_rows:
             job = row.pop("_job", None)
@@ -126,6 +129,35 @@ def _score_tables(name: str, results: list[PageResult], options: ScoringOptions)
                   if row["teds"] is None or row["teds_s"] is None]
         if failed:
             r.score["error"] = _join(r.score["error"], "; ".join(failed))
+
+
+def _teds_all(jobs: list[tuple[str, str]], options: ScoringOptions) -> tuple[list, list]:
+    """(TEDS, TEDS-S) results for every job: in the local TEDS pool, or in fixed chunks of jobs on
+    the executor (each chunk keeps the per-table time limit: a TEDS worker process inside the task)."""
+    if not jobs:
+        return [], []
+    executor = options.executor
+    if executor is None or executor.kind == "local":
+        return (teds_many(jobs, workers=options.workers, timeout_s=options.table_timeout_s),
+                teds_many(jobs, workers=options.workers, structure_only=True, timeout_s=options.table_timeout_s))
+    from docfactory.engine.executor import TaskError
+
+    chunks = [(start, jobs[start:start + TABLE_CHUNK]) for start in range(0, len(jobs), TABLE_CHUNK)]
+    full, structure = [None] * len(jobs), [None] * len(jobs)
+    for (start, chunk), result in executor.map(_teds_chunk, chunks, options.table_timeout_s):
+        for offset in range(len(chunk)):
+            index = start + offset
+            if isinstance(result, TaskError):
+                full[index] = structure[index] = TedsResult(index, None, f"task failed: {result.reason}")
+            else:
+                full[index], structure[index] = (replace(r[offset], index=index) for r in result)
+    return full, structure
+
+
+def _teds_chunk(timeout_s: float, chunk: tuple[int, list[tuple[str, str]]]):
+    _, jobs = chunk
+    return (teds_many(jobs, workers=1, timeout_s=timeout_s),
+            teds_many(jobs, workers=1, structure_only=True, timeout_s=timeout_s))
 
 
 def merge_pages(trees: list[dict]) -> dict:

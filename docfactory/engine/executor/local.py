@@ -1,0 +1,62 @@
+"""The local executor: a process pool on this machine (the default).
+
+One worker or one task: run in this process (no start-up cost). Otherwise a `spawn` pool (the
+parent holds DuckDB threads, which `fork` would copy mid-flight). A worker that dies (killed, out
+of memory) breaks the whole pool in `concurrent.futures`; the tasks that had not finished are run
+again in a fresh pool, up to `max_retries` times, then reported as TaskErrors.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+from docfactory.engine.executor.base import Executor, TaskError, call_task, describe
+
+T = TypeVar("T")
+
+
+class LocalExecutor(Executor):
+    kind = "local"
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[T], *shared: Any) -> Iterator[tuple[T, Any]]:
+        tasks = list(tasks)
+        if self.workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                yield task, call_task(fn, task, *shared)
+            return
+        pending, lost_reason = list(range(len(tasks))), ""
+        for _attempt in range(self.options.max_retries + 1):
+            if not pending:
+                return
+            lost: list[int] = []
+            for index, outcome in self._run_pool(fn, tasks, pending, shared):
+                if isinstance(outcome, BrokenProcessPool):
+                    lost.append(index)
+                    lost_reason = describe(outcome)
+                else:
+                    yield tasks[index], outcome
+            pending = sorted(lost)
+        for index in pending:
+            yield tasks[index], TaskError(f"worker lost {self.options.max_retries + 1} times: {lost_reason}")
+
+    def _run_pool(self, fn, tasks, indices, shared) -> Iterator[tuple[int, Any]]:
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(indices)), mp_context=ctx)
+        try:
+            futures = {pool.submit(call_task, fn, tasks[i], *shared): i for i in indices}
+            waiting = set(futures)
+            while waiting:
+                done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        yield futures[future], future.result()
+                    except BrokenProcessPool as exc:
+                        yield futures[future], exc
+                    except Exception as exc:  # noqa: BLE001 - e.g. a result that would not unpickle
+                        yield futures[future], TaskError(describe(exc))
+        finally:
+            # A consumer that stops early must not wait for the remaining tasks.
+            pool.shutdown(wait=True, cancel_futures=True)
