@@ -1,0 +1,105 @@
+"""The executor registry and the local executor: errors are values, lost workers are retried, and a
+step turns a raising document into an error row and a failed task into a listed-later shard."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from docfactory.engine.executor import ExecutorError, ExecutorOptions, TaskError, make_executor
+
+# The pool's spawned workers import this module to find the task functions: keep its imports light
+# (the steps are imported inside the tests that use them).
+
+
+def square_or_raise(offset: int, x: int) -> int:
+    if x == 3:
+        raise ValueError(f"no {x}")
+    return x * x + offset
+
+
+def die_once(marker_dir: str, x: int) -> int:
+    """Kills its worker the first time it sees x == 2 (a lost worker), then succeeds; raises on 3."""
+    marker = Path(marker_dir) / f"died-{x}"
+    if x == 2 and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os._exit(9)
+    if x == 3:
+        raise ValueError("no 3")
+    return x
+
+
+def test_unknown_kind_lists_the_known_ones():
+    with pytest.raises(ExecutorError, match=r"unknown executor 'dask' \(known: local, ray\)"):
+        make_executor(ExecutorOptions(kind="dask"))
+    with pytest.raises(ValueError):
+        ExecutorOptions(kind="local", workers=2)  # unknown option keys are rejected
+
+
+def test_a_raising_task_is_a_task_error_and_the_rest_completes():
+    with make_executor(ExecutorOptions(), workers=1) as executor:  # one worker: in this process
+        results = dict(executor.map(square_or_raise, range(6), 100))
+    assert isinstance(results[3], TaskError) and results[3].reason == "ValueError: no 3"
+    assert "square_or_raise" in results[3].detail  # the traceback travels with it
+    assert {k: v for k, v in results.items() if k != 3} == {0: 100, 1: 101, 2: 104, 4: 116, 5: 125}
+
+
+def test_in_the_pool_a_lost_worker_is_retried_and_a_raising_task_reported(tmp_path):
+    with make_executor(ExecutorOptions(max_retries=2), workers=2) as executor:
+        results = list(executor.map(die_once, range(5), str(tmp_path)))
+    assert (tmp_path / "died-2").exists()  # the worker really died
+    assert len(results) == 5 and sorted(x for x, _ in results) == list(range(5))  # every task once
+    outcomes = dict(results)
+    assert isinstance(outcomes.pop(3), TaskError)
+    assert outcomes == {0: 0, 1: 1, 2: 2, 4: 4}
+
+
+def test_a_failed_shard_task_is_recorded_and_made_by_the_next_run(tmp_path, monkeypatch):
+    import docfactory.engine.generate as generate
+    from docfactory.engine.catalog import open_catalog
+    from docfactory.engine.generate import GenerateConfig, run_generate
+
+    real = generate.write_shard
+
+    def write_fails_on_part_1(run_dir, rel_path, kind, rows):
+        if rel_path.endswith("part-00001.parquet"):
+            raise OSError("disk full")
+        return real(run_dir, rel_path, kind, rows)
+
+    cfg = GenerateConfig(n=4, seed=3, shard_docs=2, workers=1)
+    monkeypatch.setattr(generate, "write_shard", write_fails_on_part_1)
+    summary = run_generate(tmp_path / "run", cfg)
+    assert summary.failed_shards == ["shards/documents/it000/part-00001.parquet: OSError: disk full"]
+    assert summary.generated == 2
+    with open_catalog(tmp_path / "run", read_only=True) as catalog:
+        assert list(catalog.listed("documents")) == ["shards/documents/it000/part-00000.parquet"]
+        assert catalog.sql("SELECT doc_id, stage, reason FROM rejections").fetchall() == [(None, "generate", "OSError: disk full")]
+    monkeypatch.setattr(generate, "write_shard", real)
+    summary = run_generate(tmp_path / "run", cfg)  # resumes: only the failed shard is made
+    assert (summary.generated, summary.skipped_shards, summary.failed_shards) == (2, 1, [])
+    with open_catalog(tmp_path / "run", read_only=True) as catalog:
+        assert len(catalog.listed("documents")) == 2
+        assert catalog.sql("SELECT count(*) FROM rejections").fetchone()[0] == 0
+
+
+def test_a_document_that_raises_is_an_error_row_locally(tmp_path, monkeypatch):
+    import docfactory.engine.generate as generate
+    from docfactory.engine.catalog import open_catalog
+    from docfactory.engine.generate import GenerateConfig, run_generate
+
+    real = generate.generate_pages
+
+    def raise_on_doc_2(specs, registry):
+        if specs[0].doc_id == "doc-0000002":
+            raise RuntimeError("injected failure")
+        return real(specs, registry)
+
+    monkeypatch.setattr(generate, "generate_pages", raise_on_doc_2)
+    summary = run_generate(tmp_path / "run", GenerateConfig(n=4, seed=3, shard_docs=2, workers=1))
+    assert (summary.generated, summary.verified, summary.rejected, summary.failed_shards) == (4, 3, 1, [])
+    with open_catalog(tmp_path / "run", read_only=True) as catalog:
+        assert catalog.sql("SELECT doc_id, stage, reason FROM rejections").fetchall() == [
+            ("doc-0000002", "error", "RuntimeError: injected failure")]
+        assert catalog.sql("SELECT count(DISTINCT doc_id) FROM documents").fetchone()[0] == 3
