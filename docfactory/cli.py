@@ -23,6 +23,10 @@ err = Console(stderr=True, soft_wrap=True)  # errors carry paths: never wrap the
 
 TemplateDirs = Annotated[Optional[list[Path]], typer.Option("--templates", help="Extra template folder (repeatable).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML config (template_dirs, seed, workers, ...).")]
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where the shard tasks run: local (a process pool) | ray "
+                                          "(Ray tasks; pip install 'docfactory[ray]'). The output is the same.")]
+RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: auto (a running "
+                                                      "cluster) or ray://host:port; default: a local Ray with --workers CPUs.")]
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -39,12 +43,36 @@ def _config(config: Optional[Path]):
         fail(str(exc))
 
 
+def _executor(ctx: typer.Context, kind: str, address: Optional[str], workers: int):
+    """The executor for this command, closed (a Ray it started stopped) when the command ends."""
+    from docfactory.engine.executor import ExecutorError, ExecutorOptions, make_executor
+
+    if address and kind != "ray":
+        fail(f"--ray-address needs --executor ray (got --executor {kind})")
+    try:
+        executor = make_executor(ExecutorOptions(kind=kind, address=address), workers)
+    except ExecutorError as exc:
+        fail(str(exc))
+    ctx.call_on_close(executor.close)
+    return executor
+
+
+def _failed_shards(failed: list[str], step: str, run: Path) -> None:
+    """Tasks that failed were recorded (rejections, doc_id NULL) and not listed: a rerun makes them."""
+    for line in failed:
+        err.print(f"[bold red]{step} task failed:[/] {line}", highlight=False)
+    if failed:
+        err.print(f"{len(failed)} shard(s) not written; run the same command again to make them (see: engine query "
+                  f"{run} \"SELECT shard, reason FROM rejections WHERE doc_id IS NULL\")", highlight=False)
+
+
 def _template_dirs(cfg, dirs: Optional[list[Path]]) -> list[str]:
     return list(cfg.template_dirs) + [str(d.resolve()) for d in dirs or []]
 
 
 @app.command()
 def generate(
+    ctx: typer.Context,
     n: Annotated[int, typer.Option("--n", help="Number of documents.", min=1)],
     out: Annotated[Path, typer.Option("--out", help="Run folder (created; resumed if it exists).")],
     template: Annotated[Optional[list[str]], typer.Option("--template", help="Template name (repeatable); default: all.")] = None,
@@ -54,6 +82,8 @@ def generate(
     config: ConfigOpt = None,
     emit_after: Annotated[bool, typer.Option("--emit", help="Then write pairs and pretraining shards (engine emit, defaults).")] = False,
     augment_preset: Annotated[Optional[str], typer.Option("--augment", help="Then make one augmented copy of each page with this preset (none|mild|medium|strong|mix; engine augment).")] = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Generate N verified documents into RUN as Parquet shards listed in RUN/catalog.duckdb."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -65,6 +95,7 @@ def generate(
     gen = GenerateConfig(n=n, seed=cfg.seed if seed is None else seed, templates=template or cfg.templates,
                          template_dirs=_template_dirs(cfg, templates), workers=workers or cfg.workers or os.cpu_count() or 1,
                          shard_docs=cfg.shard_docs, dpi=tuple(cfg.dpi), augment=augment_preset)
+    runner = _executor(ctx, executor, ray_address, gen.workers)
     columns = [TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
                TextColumn("{task.fields[rate]} pages/s"), TimeElapsedColumn()]
     with Progress(*columns, console=err, transient=False) as progress:
@@ -77,7 +108,7 @@ def generate(
             progress.update(task, advance=n_docs, rate=f"{pages[0] / elapsed:.1f}")
 
         try:
-            summary = run_generate(out, gen, on_shard=on_shard)
+            summary = run_generate(out, gen, on_shard=on_shard, executor=runner)
         except (StepConfigMismatch, ValueError) as exc:  # ValueError: AugmentError, a bad --augment preset
             progress.stop()
             fail(str(exc))
@@ -91,13 +122,14 @@ def generate(
     console.print(f"query it: engine query {out} \"SELECT template, count(*) FROM documents GROUP BY 1\"", highlight=False)
     if summary.augment is not None:
         _print_augment(summary.augment, out)
-    if summary.template_errors:
+    _failed_shards(summary.failed_shards + (summary.augment.failed_shards if summary.augment else []), "generate", out)
+    if summary.template_errors or summary.failed_shards or (summary.augment and summary.augment.failed_shards):
         raise typer.Exit(1)
     if emit_after:
         from docfactory.engine.emit import EmitConfig, EmitError, run_emit
 
         try:
-            _print_emit(run_emit(out, EmitConfig(splits=cfg.splits, workers=gen.workers)), out)
+            _print_emit(run_emit(out, EmitConfig(splits=cfg.splits, workers=gen.workers), executor=runner), out)
         except EmitError as exc:
             fail(str(exc))
 
@@ -212,6 +244,7 @@ def _print_augment(summary, run: Path) -> None:
 
 @app.command()
 def augment(
+    ctx: typer.Context,
     run: Annotated[Path, typer.Argument(help="Run folder with documents shards.")],
     preset: Annotated[str, typer.Option(help="none | mild | medium | strong | mix (each copy draws its preset).")] = "medium",
     copies: Annotated[int, typer.Option(help="Augmented copies of each page (more later only adds the new ones).", min=1)] = 1,
@@ -220,6 +253,8 @@ def augment(
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a transform: kind.param=value or lo,hi (repeatable), e.g. --set gaussian_blur.p=0.5 --set defocus.radius=1,2.")] = None,
     gate: Annotated[str, typer.Option(help="flag: keep illegible copies marked legible=false | reject: leave them out.")] = "flag",
     levels: Annotated[str, typer.Option(help="Crops to cut: line,word | line | word.")] = "line,word",
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Make scan-like copies of RUN's clean pages (augmented shards) and line/word crops (lines shards)."""
     from pydantic import ValidationError
@@ -241,12 +276,15 @@ def augment(
     if not (run / "catalog.duckdb").exists():
         fail(f"{run}: no catalog here (is it a docfactory run folder?)")
     try:
-        summary = run_augment(run, cfg)
+        summary = run_augment(run, cfg, executor=_executor(ctx, executor, ray_address, cfg.workers))
     except StepConfigMismatch as exc:
         fail(str(exc))
     if summary.pages == 0 and summary.skipped_shards == 0:
         fail(f"{run}: no documents shards to augment (run engine generate first)")
     _print_augment(summary, run)
+    _failed_shards(summary.failed_shards, "augment", run)
+    if summary.failed_shards:
+        raise typer.Exit(1)
 
 
 def _print_emit(summary, run: Path) -> None:
@@ -269,6 +307,7 @@ SplitOpt = Annotated[Optional[str], typer.Option("--split", help="Split shares, 
 
 @app.command()
 def emit(
+    ctx: typer.Context,
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     pairs: Annotated[bool, typer.Option("--pairs/--no-pairs", help="Write instruction-pair shards.")] = True,
     pretrain: Annotated[bool, typer.Option("--pretrain/--no-pretrain", help="Write block-masked pretraining shards.")] = True,
@@ -281,6 +320,8 @@ def emit(
     workers: Annotated[Optional[int], typer.Option(help="Processes (default: the core count).", min=1)] = None,
     redo: Annotated[bool, typer.Option("--redo", help="Drop this run's emitted shards of the chosen kinds first.")] = False,
     config: ConfigOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Write instruction pairs and block-masked pretraining pages for every documents shard of RUN."""
     from pydantic import ValidationError
@@ -299,12 +340,15 @@ def emit(
                               image=image, pair_options=PairOptions(table_format=table_format),
                               pretrain_options=PretrainOptions(patch_size=patch_size),
                               workers=workers or cfg.workers or os.cpu_count() or 1, redo=redo)
-        summary = run_emit(run, emit_cfg)
+        summary = run_emit(run, emit_cfg, executor=_executor(ctx, executor, ray_address, emit_cfg.workers))
     except ValidationError as exc:
         fail(f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']}")
     except EmitError as exc:
         fail(str(exc))
     _print_emit(summary, run)
+    _failed_shards(summary.failed_shards, "emit", run)
+    if summary.failed_shards:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -327,6 +371,7 @@ def export(
 
 @app.command()
 def evaluate(
+    ctx: typer.Context,
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     predictions: Annotated[Path, typer.Option("--predictions", help="JSONL, one object per page: doc_id, page, "
                                               "fields, tables, text (and copy for an augmented copy).")],
@@ -335,6 +380,8 @@ def evaluate(
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed or missing prediction; write nothing.")] = False,
     workers: Annotated[int, typer.Option(help="TEDS worker processes.", min=1)] = 1,
     table_timeout: Annotated[float, typer.Option("--table-timeout", help="Seconds per table before it becomes an error row.", min=0.1)] = 30.0,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Score predictions against RUN: doc_scores, field_errors, table_errors, prediction_errors and slices
     views, RUN/eval/NAME/summary.json, and the run's leaderboard."""
@@ -343,7 +390,8 @@ def evaluate(
     from docfactory.engine.evaluation import LEADERBOARD_COLUMNS, PredictionsError, ScoringOptions, evaluate_run, leaderboard
 
     try:
-        result = evaluate_run(run, predictions, name=name, strict=strict, options=ScoringOptions(workers, table_timeout))
+        options = ScoringOptions(workers, table_timeout, executor=_executor(ctx, executor, ray_address, workers))
+        result = evaluate_run(run, predictions, name=name, strict=strict, options=options)
     except PredictionsError as exc:
         fail(f"{exc}\n(--strict: nothing was written or listed)")
     except (FileNotFoundError, ValueError, duckdb.Error) as exc:  # duckdb.Error: e.g. the catalog is locked

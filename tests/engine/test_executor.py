@@ -103,3 +103,15 @@ def test_a_document_that_raises_is_an_error_row_locally(tmp_path, monkeypatch):
         assert catalog.sql("SELECT doc_id, stage, reason FROM rejections").fetchall() == [
             ("doc-0000002", "error", "RuntimeError: injected failure")]
         assert catalog.sql("SELECT count(DISTINCT doc_id) FROM documents").fetchone()[0] == 3
+
+
+def test_cli_names_the_known_executors(tmp_path):
+    from typer.testing import CliRunner
+
+    from docfactory.cli import app
+
+    result = CliRunner().invoke(app, ["generate", "--n", "1", "--out", str(tmp_path / "r"), "--executor", "dask"])
+    assert result.exit_code == 1 and "unknown executor 'dask' (known: local, ray)" in result.output
+    result = CliRunner().invoke(app, ["generate", "--n", "1", "--out", str(tmp_path / "r"), "--ray-address", "auto"])
+    assert result.exit_code == 1 and "--ray-address needs --executor ray" in result.output
+    assert not (tmp_path / "r").exists()

@@ -137,3 +137,17 @@ def test_a_killed_ray_worker_is_retried_without_doubled_rows(ray_executor, tmp_p
     assert pages == distinct == summary.pages and docs == 4
     run_generate(tmp_path / "local", cfg)
     assert hashes(tmp_path / "ray") == hashes(tmp_path / "local")
+
+
+def test_cli_generate_and_emit_on_ray(ray_executor, tmp_path):
+    from typer.testing import CliRunner
+
+    from docfactory.cli import app
+
+    run = tmp_path / "run"
+    result = CliRunner().invoke(app, ["generate", "--n", "2", "--out", str(run), "--seed", "11", "--executor", "ray",
+                                      "--workers", "2", "--emit"])
+    assert result.exit_code == 0, result.output
+    assert "generated 2 / verified 2 / rejected 0" in result.output and "emitted" in result.output
+    assert ray.is_initialized()  # the CLI used the Ray it found and left it running
+    assert {path.split("/")[1] for path in hashes(run)} == {"documents", "pairs", "pretrain"}
