@@ -496,6 +496,83 @@ def mine(
     console.print(weights)
 
 
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Model option key=value (repeatable), e.g. --set train.epochs=3 --set lora.r=16.")]
+
+
+@app.command()
+def train(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    model: Annotated[str, typer.Option(help="Registered model: layout | vlm | ... (engine train --model X).")] = "layout",
+    iteration: Annotated[int, typer.Option(help="0: train in full; K > 0: LoRA on iteration K's pages + replay (layout).", min=0)] = 0,
+    profile: Annotated[Optional[str], typer.Option(help="tiny | default | full (layout's profiles.yaml).")] = None,
+    sets: SetOpt = None,
+    holdout_templates: HoldoutOpt = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Ignore a checkpoint or finished training of this iteration.")] = False,
+) -> None:
+    """Train a model on RUN's training split -> RUN/models/MODEL/itNNN (run.yaml, scalars, resumable checkpoints)."""
+    import json as _json
+
+    from docfactory.engine.train_step import TrainRequest, parse_sets, run_train
+
+    try:
+        request = TrainRequest(model=model, iteration=iteration, profile=profile, options=parse_sets(sets or []),
+                               holdout_templates=[t.strip() for h in holdout_templates or [] for t in h.split(",") if t.strip()],
+                               restart=restart, argv=sys.argv)
+        out = run_train(run, request, log=lambda m: err.print(m, highlight=False))
+    except (ValueError, RuntimeError, FileNotFoundError) as exc:
+        fail(str(exc).strip("'\""))
+    done = out / "done.json"
+    summary = _json.loads(done.read_text()) if done.exists() else {}
+    details = ", ".join(f"{k} {v}" for k, v in summary.items() if k in ("steps", "best_val_loss", "stopped", "train_seconds"))
+    console.print(f"trained {model} iteration {iteration} -> {out}" + (f" ({details})" if details else ""),
+                  highlight=False, soft_wrap=True)
+
+
+@app.command()
+def predict(
+    run: Annotated[Optional[Path], typer.Argument(help="Run folder (optional with --images and --checkpoint).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Predictions JSONL to write.")] = Path("predictions.jsonl"),
+    model: Annotated[str, typer.Option(help="Registered model: layout | tesseract | command | vlm ...")] = "layout",
+    split: Annotated[str, typer.Option(help="Split(s) to predict, comma-separated, or all.")] = "test",
+    copies: Annotated[str, typer.Option(help="clean | augmented | both: which page images.")] = "clean",
+    preset: Annotated[Optional[str], typer.Option(help="Augmented copies of these presets only (comma-separated).")] = None,
+    doc_id: Annotated[Optional[list[str]], typer.Option("--doc-id", help="Only these documents (repeatable).")] = None,
+    images: Annotated[Optional[Path], typer.Option("--images", help="A folder of page images instead of the run's pages.")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="Trained model folder (default: RUN/models/MODEL).")] = None,
+    iteration: Annotated[Optional[int], typer.Option(help="Model iteration (default: the latest).", min=0)] = None,
+    word_source: Annotated[str, typer.Option("--word-source", help="auto (text layer if any, else OCR) | pdf | ocr.")] = "auto",
+    predict_cmd: Annotated[Optional[str], typer.Option("--predict-cmd", help="command model: run with {manifest} and {predictions} (or both appended).")] = None,
+    holdout_templates: HoldoutOpt = None,
+    sets: SetOpt = None,
+    limit: Annotated[Optional[int], typer.Option(help="At most this many pages.", min=1)] = None,
+) -> None:
+    """Predict pages of RUN (or --images DIR) with a model -> predictions JSONL for engine evaluate."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from docfactory.engine.predict_step import PredictRequest, run_predict
+    from docfactory.engine.train_step import parse_sets
+
+    if run is None and images is None:
+        fail("give a run folder, or --images DIR (with --checkpoint)")
+    try:
+        request = PredictRequest(
+            model=model, out=out, splits=None if split == "all" else {s.strip() for s in split.split(",") if s.strip()},
+            copies=copies, presets={p.strip() for p in preset.split(",")} if preset else None, doc_ids=doc_id or None,
+            images=images, checkpoint=checkpoint, iteration=iteration, word_source=word_source, predict_cmd=predict_cmd,
+            holdout_templates=[t.strip() for h in holdout_templates or [] for t in h.split(",") if t.strip()],
+            options=parse_sets(sets or []), limit=limit)
+        with Progress(TextColumn("predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+            task = progress.add_task("predict", total=None)
+            result = run_predict(run, request, on_page=lambda done, total: progress.update(task, completed=done, total=total))
+    except (ValueError, RuntimeError, FileNotFoundError) as exc:
+        fail(str(exc).strip("'\""))
+    ocr = f"; OCR {result.ocr_misses} pages read, {result.ocr_hits} from the cache" if result.ocr_hits or result.ocr_misses else ""
+    console.print(f"predicted {result.pages} pages with {model} in {result.seconds:.1f}s -> {result.out}{ocr}",
+                  highlight=False, soft_wrap=True)
+    if run is not None:
+        console.print(f"score it: engine evaluate {run} --predictions {result.out}", highlight=False, soft_wrap=True)
+
+
 # -- templates ----------------------------------------------------------------------------------
 
 def _registry(dirs: list[str]):

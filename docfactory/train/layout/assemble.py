@@ -1,0 +1,254 @@
+"""Tags -> the predictions JSONL answer: fields (Donut `gt_parse` nesting, printed strings), table
+HTML (PubTabNet style, so TEDS-S measures the predicted structure) and per-field confidences.
+
+Fields: a B tag opens a value, an I tag continues the latest value of its pattern (an address's
+second line may come after other words in reading order). List items are counted, not tagged: a
+pattern already filled in the current item starts the next one (`items.*.amount` twice -> item 1).
+A value's confidence is the lowest probability the tagger gave its words' tags.
+
+Tables: H0-H2 place header cells in header rows; R starts a body row, C another cell; IH/ID continue
+the latest cell of the same column. Columns come from the col head; a cell tagged as spanning
+columns reaches the next cell's column, one spanning rows reaches down until a row has a cell in
+its column. Slots nobody fills are empty cells.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from docfactory.train.layout.align import separator_key
+from docfactory.train.layout.tags import SPAN_TAGS, TagSet, table_role
+
+
+@dataclass
+class Span:
+    pattern: str
+    words: list[int]
+    confs: list[float]
+
+
+def assemble(words: list[dict], probs: dict[str, np.ndarray], tagset: TagSet, separators: dict) -> dict:
+    """{"fields", "tables", "confidence"} for one page from its words' tag probabilities."""
+    fields, confidence = assemble_fields(words, probs["field"], tagset, separators)
+    tables = assemble_tables(words, probs["table"], probs["col"], probs["span"]) if len(words) else []
+    return {"fields": fields, "tables": tables, "confidence": confidence}
+
+
+# -- fields ------------------------------------------------------------------------------------
+
+def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, separators: dict) -> tuple[dict, dict]:
+    spans: list[Span] = []
+    latest: dict[str, Span] = {}
+    tags = field_probs.argmax(axis=1) if len(words) else []
+    for i, tag in enumerate(tags):
+        found = tagset.field_of(int(tag))
+        if found is None:
+            continue
+        pattern, begins = found
+        conf = float(field_probs[i, tag])
+        if begins or pattern not in latest:
+            latest[pattern] = Span(pattern, [i], [conf])
+            spans.append(latest[pattern])
+        else:
+            latest[pattern].words.append(i)
+            latest[pattern].confs.append(conf)
+    flat: dict[str, tuple[str, float]] = {}
+    counter = _ItemCounter()
+    for span in spans:
+        name = counter.name(span.pattern)
+        value = join_words([words[i] for i in span.words], span.pattern, separators)
+        conf = min(span.confs)
+        if name not in flat or flat[name][1] < conf:  # a scalar field found twice: keep the surer one
+            flat[name] = (value, conf)
+    tree = unflatten({name: value for name, (value, _) in flat.items()})
+    return tree, {name: round(conf, 4) for name, (_, conf) in flat.items()}
+
+
+class _ItemCounter:
+    """Names list items by counting: `groups.*.rows.*.total` -> `groups.1.rows.3.total`."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}  # list path (pattern prefix) -> current item
+        self.filled: dict[str, set[str]] = {}  # list path -> keys filled in its current item
+
+    def name(self, pattern: str) -> str:
+        parts = pattern.split(".")
+        lists = [".".join(parts[:k]) for k, part in enumerate(parts) if part == "*"]
+        if not lists:
+            return pattern
+        inner = lists[-1]
+        rest = pattern[len(inner) + 3:]  # after "<inner>.*."
+        if rest in self.filled.get(inner, set()) or inner not in self.index:
+            self._next(inner)
+        for outer in lists[:-1]:
+            if outer not in self.index:
+                self._next(outer)
+        self.filled[inner].add(rest)
+        out, k = [], 0
+        for part_index, part in enumerate(parts):
+            if part == "*":
+                out.append(str(self.index[lists[k]]))
+                k += 1
+            else:
+                out.append(part)
+        return ".".join(out)
+
+    def _next(self, path: str) -> None:
+        self.index[path] = self.index.get(path, -1) + 1
+        self.filled[path] = set()
+        prefix = path + ".*."
+        for inner in [p for p in self.index if p.startswith(prefix)]:
+            del self.index[inner]
+            self.filled.pop(inner, None)
+
+
+def join_words(words: list[dict], pattern: str, separators: dict) -> str:
+    """A value's words joined as training pages printed them (space, no-break space, newline)."""
+    if not words:
+        return ""
+    out = [words[0]["text"]]
+    for prev, nxt in zip(words, words[1:]):
+        key = separator_key(prev, nxt)
+        sep = separators.get("by_pattern", {}).get(f"{pattern}|{key}")
+        if sep is None:
+            sep = separators.get("by_context", {}).get(key, " " if key[0] == "s" else "\n")
+        out.append(sep + nxt["text"])
+    return "".join(out)
+
+
+def unflatten(flat: dict[str, str]) -> dict:
+    """{"items.0.amount": "1"} -> {"items": [{"amount": "1"}]}; list indexes are 0..n-1."""
+    root: dict = {}
+    for name in sorted(flat, key=_natural):
+        parts = name.split(".")
+        node = root
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            nxt_is_index = not last and parts[k + 1].isdigit()
+            if isinstance(node, list):
+                index = int(part)
+                while len(node) <= index:
+                    node.append({})
+                if last:
+                    node[index] = flat[name]
+                else:
+                    node = node[index]
+                continue
+            if last:
+                node[part] = flat[name]
+            else:
+                node = node.setdefault(part, [] if nxt_is_index else {})
+    return root
+
+
+def _natural(name: str) -> list:
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split(".")]
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+@dataclass
+class Cell:
+    col: int
+    words: list[int]
+    span: str  # none | col | row | both
+    colspan: int = 1
+    rowspan: int = 1
+
+
+@dataclass
+class Table:
+    header: dict[int, list[Cell]] = field(default_factory=dict)  # header row index -> cells
+    body: list[list[Cell]] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)  # in reading order
+
+    def empty(self) -> bool:
+        return not self.cells
+
+
+def assemble_tables(words: list[dict], table_probs: np.ndarray, col_probs: np.ndarray, span_probs: np.ndarray) -> list[str]:
+    tables: list[Table] = []
+    cols = col_probs.argmax(axis=1)
+    spans = span_probs.argmax(axis=1)
+    for i, tag in enumerate(table_probs.argmax(axis=1)):
+        role, starts = table_role(int(tag))
+        if role == "O":
+            continue
+        if starts or not tables:
+            tables.append(Table())
+        table = tables[-1]
+        col = int(cols[i])
+        if role in ("IH", "ID"):
+            same = [c for c in table.cells if c.col == col]
+            if same or table.cells:
+                (same or table.cells)[-1].words.append(i)
+                continue
+            role = "C" if role == "ID" else "H0"
+        cell = Cell(col, [i], SPAN_TAGS[int(spans[i])])
+        table.cells.append(cell)
+        if role.startswith("H"):
+            table.header.setdefault(int(role[1]), []).append(cell)
+        elif role == "R" or not table.body:
+            table.body.append([cell])
+        else:
+            table.body[-1].append(cell)
+    return [table_html(t, words) for t in tables if not t.empty()]
+
+
+def table_html(table: Table, words: list[dict]) -> str:
+    rows = [table.header[k] for k in sorted(table.header)] + table.body
+    rows = [_merge_same_col(r) for r in rows]
+    n_header = len(table.header)
+    n_cols = max((c.col for r in rows for c in r), default=0) + 1
+    covered: set[tuple[int, int]] = set()
+    out_rows: list[str] = []
+    for r, row in enumerate(rows):
+        starts = {c.col: c for c in row}
+        cells_html: list[str] = []
+        for k, cell in enumerate(row):
+            if (r, cell.col) in covered:
+                continue
+            colspan = 1
+            if cell.span in ("col", "both"):
+                nxt = row[k + 1].col if k + 1 < len(row) else n_cols
+                colspan = max(1, nxt - cell.col)
+                while colspan > 1 and any((r, c) in covered for c in range(cell.col + 1, cell.col + colspan)):
+                    colspan -= 1
+            rowspan = 1
+            if cell.span in ("row", "both"):
+                section_end = n_header if r < n_header else len(rows)
+                for r2 in range(r + 1, section_end):
+                    if any(c2.col in range(cell.col, cell.col + colspan) for c2 in rows[r2]):
+                        break
+                    rowspan += 1
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    if dr or dc:
+                        covered.add((r + dr, cell.col + dc))
+            cell.colspan, cell.rowspan = colspan, rowspan
+        for c in range(n_cols):
+            cell = starts.get(c)
+            if cell is not None and (r, c) not in covered:
+                attrs = (f' colspan="{cell.colspan}"' if cell.colspan > 1 else "") + \
+                        (f' rowspan="{cell.rowspan}"' if cell.rowspan > 1 else "")
+                text = " ".join(words[i]["text"] for i in cell.words)
+                cells_html.append(f"<td{attrs}>{html.escape(text, quote=False)}</td>")
+            elif (r, c) not in covered:
+                cells_html.append("<td></td>")
+        out_rows.append("<tr>" + "".join(cells_html) + "</tr>")
+    head = "".join(out_rows[:n_header])
+    body = "".join(out_rows[n_header:])
+    return "<table>" + (f"<thead>{head}</thead>" if head else "") + f"<tbody>{body}</tbody></table>"
+
+
+def _merge_same_col(row: list[Cell]) -> list[Cell]:
+    merged: dict[int, Cell] = {}
+    for cell in row:
+        if cell.col in merged:
+            merged[cell.col].words.extend(cell.words)
+        else:
+            merged[cell.col] = Cell(cell.col, list(cell.words), cell.span)
+    return [merged[c] for c in sorted(merged)]

@@ -1,0 +1,166 @@
+"""Pages -> token windows -> padded batches.
+
+A page's words become WordPiece tokens with the word's box (0-1000 page coordinates, as LayoutLM
+expects); a word's tags sit on its first token, the other tokens are ignored by the loss. A page
+longer than `max_len` tokens becomes overlapping windows; at prediction a word's probabilities are
+averaged over the windows that hold it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from docfactory.train.layout.tags import HEADS, IGNORE
+from docfactory.train.layout.tokenizer import CLS, PAD, SEP, word_pieces
+
+MAX_PIECES = 8  # a very long "word" (a URL, OCR garbage) keeps its first pieces only
+
+
+@dataclass
+class PageExample:
+    words: list[dict]  # reading order: text, box (page pixels), vline
+    width: int
+    height: int
+    labels: dict[str, list[int]] | None = None  # per head, one per word
+
+
+@dataclass
+class Window:
+    page: int  # index of its PageExample
+    ids: list[int]
+    boxes: list[list[int]]
+    word_index: list[int]  # the word a token's prediction belongs to (-1: not a first piece)
+    labels: dict[str, list[int]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def norm_box(box: dict, width: int, height: int) -> list[int]:
+    sx, sy = 1000.0 / max(width, 1), 1000.0 / max(height, 1)
+    x0, y0 = min(max(box["x0"] * sx, 0), 1000), min(max(box["y0"] * sy, 0), 1000)
+    x1, y1 = min(max(box["x1"] * sx, x0), 1000), min(max(box["y1"] * sy, y0), 1000)
+    return [int(x0), int(y0), int(x1), int(y1)]
+
+
+def page_windows(index: int, example: PageExample, tokenizer, max_len: int, overlap: int) -> list[Window]:
+    pieces = [p[:MAX_PIECES] for p in word_pieces(tokenizer, [w["text"] for w in example.words])]
+    boxes = [norm_box(w["box"], example.width, example.height) for w in example.words]
+    n, budget, windows, start = len(pieces), max_len - 2, [], 0
+    if n == 0:
+        return [Window(index, [CLS, SEP], [[0, 0, 0, 0], [1000, 1000, 1000, 1000]], [-1, -1],
+                       {h: [IGNORE, IGNORE] for h in HEADS} if example.labels else {})]
+    while start < n:
+        end, used = start, 0
+        while end < n and used + len(pieces[end]) <= budget:
+            used += len(pieces[end])
+            end += 1
+        end = max(end, start + 1)
+        windows.append(_window(index, example, pieces, boxes, start, end))
+        if end >= n:
+            break
+        start = max(end - overlap, start + 1)
+    return windows
+
+
+def _window(index: int, example: PageExample, pieces, boxes, start: int, end: int) -> Window:
+    ids, wboxes, word_index = [CLS], [[0, 0, 0, 0]], [-1]
+    labels = {h: [IGNORE] for h in HEADS} if example.labels else {}
+    for i in range(start, end):
+        for k, piece in enumerate(pieces[i]):
+            ids.append(piece)
+            wboxes.append(boxes[i])
+            word_index.append(i if k == 0 else -1)
+            for h in labels:
+                labels[h].append(example.labels[h][i] if k == 0 else IGNORE)
+    ids.append(SEP)
+    wboxes.append([1000, 1000, 1000, 1000])
+    word_index.append(-1)
+    for h in labels:
+        labels[h].append(IGNORE)
+    return Window(index, ids, wboxes, word_index, labels)
+
+
+def batches(windows: list[Window], batch_tokens: int, rng: np.random.Generator | None = None) -> list[list[int]]:
+    """Window indexes grouped by similar length (little padding) with at most `batch_tokens`
+    padded tokens a batch; batch order shuffled by `rng` (None: in length order)."""
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    groups, current, longest = [], [], 0
+    for i in order:
+        longest_next = max(longest, len(windows[i]))
+        if current and longest_next * (len(current) + 1) > batch_tokens:
+            groups.append(current)
+            current, longest_next = [], len(windows[i])
+        current.append(i)
+        longest = longest_next
+    if current:
+        groups.append(current)
+    if rng is not None:
+        groups = [groups[k] for k in rng.permutation(len(groups))]
+    return groups
+
+
+def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
+    length = max(len(w) for w in windows)
+    size = (len(windows), length)
+    ids = torch.full(size, PAD, dtype=torch.long)
+    bbox = torch.zeros(size + (4,), dtype=torch.long)
+    mask = torch.zeros(size, dtype=torch.long)
+    out = {"input_ids": ids, "bbox": bbox, "attention_mask": mask}
+    heads = windows[0].labels.keys()
+    for h in heads:
+        out[f"labels_{h}"] = torch.full(size, IGNORE, dtype=torch.long)
+    for row, w in enumerate(windows):
+        n = len(w)
+        ids[row, :n] = torch.tensor(w.ids)
+        bbox[row, :n] = torch.tensor(w.boxes)
+        mask[row, :n] = 1
+        for h in heads:
+            out[f"labels_{h}"][row, :n] = torch.tensor(w.labels[h])
+    return out
+
+
+_CONFUSABLE = {"0": "O", "O": "0", "1": "l", "l": "1", "5": "S", "S": "5", ",": ".", ".": ",", "e": "c", "é": "e",
+               "8": "B", "B": "8", "I": "l", "€": "E", "%": "X", "m": "rn"}
+
+
+def noisy(example: PageExample, strength: float, rng: np.random.Generator) -> PageExample:
+    """OCR-like noise on a training page: jittered boxes, confusable characters. Tags are kept."""
+    if strength <= 0:
+        return example
+    words = []
+    for w in example.words:
+        b = w["box"]
+        h = max(b["y1"] - b["y0"], 1.0)
+        jitter = rng.normal(0.0, 0.25 * strength * h, 4)
+        box = {"x0": b["x0"] + jitter[0], "y0": b["y0"] + jitter[1], "x1": b["x1"] + jitter[2], "y1": b["y1"] + jitter[3]}
+        text = w["text"]
+        if rng.random() < strength:
+            k = int(rng.integers(len(text)))
+            swap = _CONFUSABLE.get(text[k])
+            if swap is not None:
+                text = text[:k] + swap + text[k + 1:]
+            elif len(text) > 3 and rng.random() < 0.3:
+                text = text[:k] + text[k + 1:]
+        words.append({**w, "text": text, "box": box})
+    return PageExample(words, example.width, example.height, example.labels)
+
+
+def word_probabilities(windows: list[Window], logits: list[dict[str, torch.Tensor]], n_words: int) -> dict[str, np.ndarray]:
+    """Per word, per head: softmax probabilities averaged over the windows holding the word."""
+    sums: dict[str, np.ndarray] = {}
+    counts = np.zeros(n_words, dtype=np.float32)
+    for w, out in zip(windows, logits):
+        index = np.array(w.word_index)
+        keep = index >= 0
+        for h, tensor in out.items():
+            probs = torch.softmax(tensor[: len(w)].float(), dim=-1).numpy()
+            if h not in sums:
+                sums[h] = np.zeros((n_words, probs.shape[-1]), dtype=np.float32)
+            np.add.at(sums[h], index[keep], probs[keep])
+        np.add.at(counts, index[keep], 1.0)
+    counts = np.maximum(counts, 1.0)
+    return {h: s / counts[:, None] for h, s in sums.items()}

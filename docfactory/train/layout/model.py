@@ -1,0 +1,93 @@
+"""A small LayoutLM (text + 1D + 2D position embeddings, a BERT encoder) with one linear head per
+tag set. The transformers config is built here and the weights start random: nothing is
+downloaded, ever.
+
+Saved as a folder: model.safetensors (weights), model.json (model options, tag set, separators),
+tokenizer.json. LoRA adapters (peft) live in their own folders and are merged on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import LayoutLMConfig, LayoutLMModel
+
+from docfactory.train.layout.config import ModelOptions
+from docfactory.train.layout.tags import HEADS, IGNORE, TagSet
+from docfactory.train.layout.tokenizer import PAD, load_tokenizer, save_tokenizer
+
+WEIGHTS, META, TOKENIZER = "model.safetensors", "model.json", "tokenizer.json"
+
+
+def encoder_config(options: ModelOptions, vocab_size: int) -> LayoutLMConfig:
+    return LayoutLMConfig(vocab_size=vocab_size, hidden_size=options.hidden_size, num_hidden_layers=options.layers,
+                          num_attention_heads=options.heads, intermediate_size=options.intermediate_size,
+                          hidden_dropout_prob=options.dropout, attention_probs_dropout_prob=options.dropout,
+                          max_position_embeddings=512, max_2d_position_embeddings=1024, pad_token_id=PAD)
+
+
+class LayoutTagger(nn.Module):
+    def __init__(self, options: ModelOptions, vocab_size: int, tagset: TagSet):
+        super().__init__()
+        self.options, self.tagset = options, tagset
+        self.encoder = LayoutLMModel(encoder_config(options, vocab_size))
+        self.dropout = nn.Dropout(options.dropout)
+        self.heads = nn.ModuleDict({h: nn.Linear(options.hidden_size, n) for h, n in tagset.sizes().items()})
+
+    def forward(self, input_ids, bbox, attention_mask, **labels) -> dict[str, torch.Tensor]:
+        hidden = self.encoder(input_ids=input_ids, bbox=bbox, attention_mask=attention_mask).last_hidden_state
+        hidden = self.dropout(hidden)
+        return {h: head(hidden) for h, head in self.heads.items()}
+
+
+def tag_loss(logits: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:
+    """Weighted sum of each head's cross-entropy over the tokens that carry a tag."""
+    total = torch.zeros(())
+    for h in HEADS:
+        labels = batch[f"labels_{h}"]
+        if (labels != IGNORE).any():
+            loss = nn.functional.cross_entropy(logits[h].flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+            total = total + weights.get(h, 1.0) * loss
+    return total
+
+
+def save_model(model: LayoutTagger, tokenizer, extra: dict, folder: Path) -> None:
+    """Write the model folder atomically: a temporary sibling, then a rename."""
+    folder = Path(folder)
+    tmp = folder.with_name(f".tmp-{os.getpid()}-{folder.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp / WEIGHTS))
+    meta = {"options": model.options.model_dump(), "vocab_size": tokenizer.get_vocab_size(),
+            "tagset": model.tagset.to_json(), **extra}
+    (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+    save_tokenizer(tokenizer, tmp / TOKENIZER)
+    for f in tmp.iterdir():
+        with open(f, "rb") as handle:
+            os.fsync(handle.fileno())
+    if folder.exists():
+        old = folder.with_name(f".old-{os.getpid()}-{folder.name}")
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, folder)
+
+
+def load_model(folder: Path) -> tuple[LayoutTagger, object, dict]:
+    """(model in eval mode, tokenizer, meta) from a folder save_model wrote."""
+    folder = Path(folder)
+    if not (folder / WEIGHTS).exists():
+        raise FileNotFoundError(f"{folder}: no {WEIGHTS} (not a trained layout model)")
+    meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    model = LayoutTagger(ModelOptions(**meta["options"]), meta["vocab_size"], TagSet.from_json(meta["tagset"]))
+    model.load_state_dict(load_file(str(folder / WEIGHTS)))
+    model.eval()
+    return model, load_tokenizer(folder / TOKENIZER), meta
