@@ -66,6 +66,23 @@ def _failed_shards(failed: list[str], step: str, run: Path) -> None:
                   f"{run} \"SELECT shard, reason FROM rejections WHERE doc_id IS NULL\")", highlight=False)
 
 
+def _root(run: str) -> str:
+    from docfactory.engine import storage
+
+    return storage.run_root(run)
+
+
+def _has_catalog(run: str) -> bool:
+    from docfactory.engine import storage
+    from docfactory.engine.catalog import CATALOG_FILE
+
+    try:
+        fs, path = storage.filesystem(storage.location(_root(run), CATALOG_FILE))
+    except ValueError as exc:
+        fail(str(exc))
+    return fs.exists(path)
+
+
 def _template_dirs(cfg, dirs: Optional[list[Path]]) -> list[str]:
     return list(cfg.template_dirs) + [str(d.resolve()) for d in dirs or []]
 
@@ -74,7 +91,7 @@ def _template_dirs(cfg, dirs: Optional[list[Path]]) -> list[str]:
 def generate(
     ctx: typer.Context,
     n: Annotated[int, typer.Option("--n", help="Number of documents.", min=1)],
-    out: Annotated[Path, typer.Option("--out", help="Run folder (created; resumed if it exists).")],
+    out: Annotated[str, typer.Option("--out", help="Run folder or fsspec URL, e.g. s3://bucket/runs/r1 (created; resumed if it exists).")],
     template: Annotated[Optional[list[str]], typer.Option("--template", help="Template name (repeatable); default: all.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Run seed: the same seed gives the same bytes.")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Processes (default: the core count).", min=1)] = None,
@@ -116,7 +133,7 @@ def generate(
         err.print(f"[bold red]template error:[/] {message}", highlight=False)
     console.print(f"generated {summary.generated} / verified {summary.verified} / rejected {summary.rejected} "
                   f"documents ({summary.pages} pages, {summary.skipped_shards} shards already done) "
-                  f"in {summary.seconds:.1f}s -> {out.resolve()}", highlight=False)
+                  f"in {summary.seconds:.1f}s -> {_root(out)}", highlight=False)
     for reason, count in summary.reasons.most_common():
         console.print(f"  rejected {count}: {reason}", highlight=False)
     console.print(f"query it: engine query {out} \"SELECT template, count(*) FROM documents GROUP BY 1\"", highlight=False)
@@ -136,7 +153,7 @@ def generate(
 
 @app.command()
 def query(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: Annotated[str, typer.Argument(help="Run folder or fsspec URL.")],
     sql: Annotated[str, typer.Argument(help="SQL over the run's views (documents, shards, rejections, ...).")],
     format: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
     limit: Annotated[int, typer.Option(help="Rows printed in table format.")] = 50,
@@ -154,7 +171,7 @@ def query(
             if result is None or result.description is None:  # empty SQL, or no result set
                 return
             columns, rows = [d[0] for d in result.description], result.fetchall()
-    except (duckdb.Error, FileNotFoundError) as exc:
+    except (duckdb.Error, FileNotFoundError, ValueError) as exc:  # ValueError: a URL whose filesystem is not installed
         fail(str(exc))
     if format == "csv":
         import csv
@@ -245,7 +262,7 @@ def _print_augment(summary, run: Path) -> None:
 @app.command()
 def augment(
     ctx: typer.Context,
-    run: Annotated[Path, typer.Argument(help="Run folder with documents shards.")],
+    run: Annotated[str, typer.Argument(help="Run folder (or fsspec URL) with documents shards.")],
     preset: Annotated[str, typer.Option(help="none | mild | medium | strong | mix (each copy draws its preset).")] = "medium",
     copies: Annotated[int, typer.Option(help="Augmented copies of each page (more later only adds the new ones).", min=1)] = 1,
     seed: Annotated[int, typer.Option(help="Salt: another seed draws other copies of the same pages.")] = 0,
@@ -273,7 +290,7 @@ def augment(
         fail(str(exc))
     except ValidationError as exc:
         fail(f"--gate {gate!r}: {exc.errors()[0]['msg']}")
-    if not (run / "catalog.duckdb").exists():
+    if not _has_catalog(run):
         fail(f"{run}: no catalog here (is it a docfactory run folder?)")
     try:
         summary = run_augment(run, cfg, executor=_executor(ctx, executor, ray_address, cfg.workers))
@@ -308,7 +325,7 @@ SplitOpt = Annotated[Optional[str], typer.Option("--split", help="Split shares, 
 @app.command()
 def emit(
     ctx: typer.Context,
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: Annotated[str, typer.Argument(help="Run folder or fsspec URL.")],
     pairs: Annotated[bool, typer.Option("--pairs/--no-pairs", help="Write instruction-pair shards.")] = True,
     pretrain: Annotated[bool, typer.Option("--pretrain/--no-pretrain", help="Write block-masked pretraining shards.")] = True,
     image: Annotated[str, typer.Option("--image", help="clean | augmented: the page copy pairs refer to.")] = "clean",
@@ -332,7 +349,7 @@ def emit(
         fail(f"unknown image copy {image!r} (known: clean, augmented)")
     if table_format not in ("html", "otsl", "both"):
         fail(f"unknown table format {table_format!r} (known: html, otsl, both)")
-    if not (run / "catalog.duckdb").exists():
+    if not _has_catalog(run):
         fail(f"{run}: no catalog here (is it a docfactory run folder?)")
     cfg = _config(config)
     try:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import pyarrow.parquet as pq
 
+from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.executor import Executor, TaskError, describe, executor_for
 from docfactory.engine.shards import ShardInfo, write_shard
@@ -95,7 +95,7 @@ def _iteration(source: str) -> int:
 
 def make_augment_shards(run_dir: str, settings: AugmentSettings, task: _Task):
     """Worker: augment one documents shard's pages (one copy each) and write both shards."""
-    rows = pq.read_table(Path(run_dir) / task.source, columns=SOURCE_COLUMNS).to_pylist()
+    rows = storage.read_table(run_dir, task.source, columns=SOURCE_COLUMNS).to_pylist()
     augmented, crops, rejections = [], [], []
     stats: dict[str, Any] = {"presets": Counter(), "reasons": Counter(), "legible": 0, "flagged": 0, "skipped_crops": 0}
     for row in rows:
@@ -118,7 +118,7 @@ def make_augment_shards(run_dir: str, settings: AugmentSettings, task: _Task):
             continue
         augmented.append(result.row)
         crops.extend(result.crops)
-    root = Path(run_dir)
+    root = run_dir
     return (write_shard(root, task.augmented, "augmented", augmented), write_shard(root, task.lines, "lines", crops),
             rejections, stats)
 
@@ -129,7 +129,7 @@ def run_augment(run_dir: Path | str, cfg: AugmentConfig,
     """Augmented copies of every listed clean page; `on_shard(info, pages)` reports progress.
     `executor` runs the shard tasks (default: a local pool of cfg.workers processes)."""
     started = time.perf_counter()
-    run_dir = Path(run_dir).resolve()
+    run_dir = storage.run_root(run_dir)  # a local folder or an fsspec URL
     settings = cfg.settings()  # validates the preset, overrides and gate before any work
     tag = settings.tag()
     summary = AugmentSummary(tag=tag)

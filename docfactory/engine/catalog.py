@@ -5,16 +5,24 @@ Paths are stored relative to the run folder and views use relative paths; `open_
 DuckDB's `file_search_path` at the run folder, so the catalog answers from any working directory
 and after the folder is moved or copied. (With the plain `duckdb` CLI: `cd RUN && duckdb
 catalog.duckdb`, or `SET file_search_path='RUN'` first.)
+
+A run at an fsspec URL (engine.storage) keeps catalog.duckdb there too: opening it downloads the
+file to a private temporary folder, the views are made per connection over the shards' URLs (read
+through the same fsspec filesystem), and closing a writable catalog uploads the file again in one
+PUT. One writer at a time per run, as locally (where DuckDB's file lock enforces it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import duckdb
 
+from docfactory.engine import storage
 from docfactory.engine.shards import ShardInfo
 
 CATALOG_FILE = "catalog.duckdb"
@@ -39,7 +47,12 @@ class Catalog:
     """Open with `open_catalog(run_dir)`; use as a context manager so the file lock is released."""
 
     def __init__(self, run_dir: Path | str, read_only: bool = False):
-        self.run_dir = Path(run_dir).resolve()
+        self.root, self.read_only, self._cache = storage.run_root(run_dir), read_only, None
+        if storage.is_url(self.root):
+            self.run_dir = self.root  # a URL: read shards with storage.read_table(catalog.root, path)
+            self._open_remote()
+            return
+        self.run_dir = Path(self.root)
         path = self.run_dir / CATALOG_FILE
         if read_only and not path.exists():
             raise FileNotFoundError(f"{path}: no catalog here (is {self.run_dir} a docfactory run folder?)")
@@ -57,6 +70,29 @@ class Catalog:
 
     def close(self) -> None:
         self.con.close()
+        if self._cache is not None:
+            try:
+                if not self.read_only:
+                    storage.write_bytes(storage.location(self.root, CATALOG_FILE), (self._cache / CATALOG_FILE).read_bytes())
+            finally:
+                shutil.rmtree(self._cache, ignore_errors=True)
+                self._cache = None
+
+    def _open_remote(self) -> None:
+        fs, path = storage.filesystem(storage.location(self.root, CATALOG_FILE))
+        self._cache = Path(tempfile.mkdtemp(prefix="docfactory-catalog-"))
+        local = self._cache / CATALOG_FILE
+        if fs.exists(path):
+            fs.get_file(path, str(local))
+        elif self.read_only:
+            shutil.rmtree(self._cache, ignore_errors=True)
+            raise FileNotFoundError(f"{self.root}/{CATALOG_FILE}: no catalog here (is {self.root} a docfactory run?)")
+        self.con = duckdb.connect(str(local), read_only=self.read_only)
+        storage.register(self.con, self.root)
+        if not self.read_only:
+            self.con.execute(_TABLES)
+        for (kind,) in self.con.execute("SELECT DISTINCT kind FROM shards").fetchall():
+            self.refresh_view(kind)
 
     # -- shards ---------------------------------------------------------------------------
     def listed(self, kind: str | None = None) -> dict[str, ShardInfo]:
@@ -89,15 +125,22 @@ class Catalog:
         self.con.execute("INSERT INTO rejections VALUES (NULL, NULL, ?, ?, ?, ?)", [stage, reason, shard, now])
 
     def refresh_view(self, kind: str) -> None:
-        paths = sorted(self.listed(kind))
+        # A remote run's views are per connection (TEMP) over absolute URLs, since DuckDB's
+        # file_search_path does not reach fsspec filesystems; a local run's are stored, relative.
+        remote = self._cache is not None
+        paths = [storage.location(self.root, p) if remote else p for p in sorted(self.listed(kind))]
+        temp = "TEMP " if remote else ""
         if not paths:
             self.con.execute(f"DROP VIEW IF EXISTS {kind}")
             return
         files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-        self.con.execute(f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+        self.con.execute(f"CREATE OR REPLACE {temp}VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
 
-    def shard_paths(self, kind: str) -> list[Path]:
-        """Absolute paths of the listed shards of a kind, in a stable order (for polars, datasets)."""
+    def shard_paths(self, kind: str) -> list[Path] | list[str]:
+        """Absolute paths (URLs for a remote run) of the listed shards of a kind, in a stable order
+        (for polars, datasets)."""
+        if self._cache is not None:
+            return [storage.location(self.root, p) for p in sorted(self.listed(kind))]
         return [self.run_dir / p for p in sorted(self.listed(kind))]
 
     # -- step configs: a resumed step must be the same step -----------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.executor import Executor, TaskError, describe, executor_for
 from docfactory.engine.shards import ShardInfo, write_shard
@@ -101,7 +102,7 @@ def make_shard(run_dir: str, cfg: GenerateConfig, names: list[str], task: _Shard
             records, rejected = [], [Rejection(spec.doc_id, spec.template, "error", describe(exc))]
         rows.extend(r.to_row() for r in records)
         rejections.extend(rejected)
-    info = write_shard(Path(run_dir), task.rel_path, "documents", rows)
+    info = write_shard(run_dir, task.rel_path, "documents", rows)
     return info, rejections, task.stop - task.start
 
 
@@ -111,7 +112,7 @@ def run_generate(run_dir: Path | str, cfg: GenerateConfig,
     """Generate cfg.n documents into run_dir; `on_shard(info, docs, pages)` reports progress.
     `executor` runs the shard tasks (default: a local pool of cfg.workers processes)."""
     started = time.perf_counter()
-    run_dir = Path(run_dir).resolve()
+    run_dir = storage.run_root(run_dir)  # a local folder or an fsspec URL
     summary = GenerateSummary()
     augment = _augment_config(cfg)  # an unknown preset fails here, before any rendering
     registry = _registry(tuple(cfg.template_dirs))

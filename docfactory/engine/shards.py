@@ -14,9 +14,12 @@ from typing import Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from docfactory.engine import storage
 from docfactory.engine.schema import schema_for
 
 TMP_PREFIX = ".tmp-"
+# Fixed writer options (no statistics that vary, zstd) so the same rows give the same bytes.
+_WRITE_OPTIONS = dict(compression="zstd", row_group_size=64, write_statistics=True)
 
 
 @dataclass(frozen=True)
@@ -36,16 +39,18 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_shard(run_dir: Path, rel_path: str, kind: str, rows: Iterable[dict]) -> ShardInfo:
-    """Write `rows` (dicts matching the kind's schema) to run_dir/rel_path, atomically."""
+def write_shard(run_dir: Path | str, rel_path: str, kind: str, rows: Iterable[dict]) -> ShardInfo:
+    """Write `rows` (dicts matching the kind's schema) to run_dir/rel_path, atomically. run_dir
+    may be an fsspec URL (engine.storage): the same bytes go there in one PUT."""
     schema = schema_for(kind)
+    if storage.is_url(run_dir):
+        return _write_remote(str(run_dir), rel_path, kind, pa.Table.from_pylist(list(rows), schema=schema))
     target = Path(run_dir) / rel_path
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{TMP_PREFIX}{os.getpid()}-{target.name}")
     table = pa.Table.from_pylist(list(rows), schema=schema)
     try:
-        # Fixed writer options (no statistics that vary, zstd) so the same rows give the same bytes.
-        pq.write_table(table, tmp, compression="zstd", row_group_size=64, write_statistics=True)
+        pq.write_table(table, tmp, **_WRITE_OPTIONS)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
@@ -54,3 +59,11 @@ def write_shard(run_dir: Path, rel_path: str, kind: str, rows: Iterable[dict]) -
             tmp.unlink()
     return ShardInfo(path=Path(rel_path).as_posix(), kind=kind, rows=table.num_rows,
                      bytes=target.stat().st_size, sha256=sha256_of(target))
+
+
+def _write_remote(root: str, rel_path: str, kind: str, table: pa.Table) -> ShardInfo:
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer, **_WRITE_OPTIONS)
+    data = buffer.getvalue().to_pybytes()
+    storage.write_bytes(storage.location(root, rel_path), data)
+    return ShardInfo(path=rel_path, kind=kind, rows=table.num_rows, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())

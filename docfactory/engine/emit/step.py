@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
-import pyarrow.parquet as pq
 
+from docfactory.engine import storage
 from docfactory.engine.catalog import Catalog, StepConfigMismatch, open_catalog
 from docfactory.engine.emit.blocks import page_blocks
 from docfactory.engine.emit.pairs import ImageRef, PairOptions, page_pairs
@@ -134,12 +134,12 @@ def _augmented_index(catalog: Catalog) -> dict[tuple[str, int], tuple[str, int, 
                         f"{', '.join(sorted({i.kind for i in catalog.listed().values()}))}); run `engine augment` first")
     index: dict[tuple[str, int], tuple[str, int, int]] = {}
     for path in paths:
-        names = set(pq.read_schema(catalog.run_dir / path).names)
+        names = set(storage.read_schema(catalog.root, path).names)
         missing = {"doc_id", "page", "copy", "image", "width", "height", "lines", "fields", "tables"} - names
         if missing:
             raise EmitError(f"{path}: an augmented shard needs columns {sorted(missing)} for pairs")
         columns = ["doc_id", "page", "copy"] + (["legible"] if "legible" in names else [])
-        for row, rec in enumerate(pq.read_table(catalog.run_dir / path, columns=columns).to_pylist()):
+        for row, rec in enumerate(storage.read_table(catalog.root, path, columns=columns).to_pylist()):
             key = (rec["doc_id"], rec["page"])
             if rec.get("legible", True) is not False and (key not in index or (rec["copy"], path) < (index[key][2], index[key][0])):
                 index[key] = (path, row, rec["copy"])
@@ -149,10 +149,10 @@ def _augmented_index(catalog: Catalog) -> dict[tuple[str, int], tuple[str, int, 
 def emit_shard(run_dir: str, cfg: EmitConfig, task: _Task, augmented: dict | None = None):
     """Worker: read one documents shard, write its pairs and pretrain shards. Returns
     (infos, task counts, split counts, clean fallbacks, error rows)."""
-    run = Path(run_dir)
+    run = run_dir  # a local folder or an fsspec URL
     kinds = {kind for kind, _ in task.targets}
-    columns = None if "pretrain" in kinds else [n for n in pq.read_schema(run / task.source).names if n != "image"]
-    docs = pq.read_table(run / task.source, columns=columns).to_pylist()
+    columns = None if "pretrain" in kinds else [n for n in storage.read_schema(run, task.source).names if n != "image"]
+    docs = storage.read_table(run, task.source, columns=columns).to_pylist()
     aug_rows = _read_augmented(run, docs, augmented) if augmented is not None else {}
     pairs, pretrain, tasks, splits, fallback, errors = [], [], Counter(), Counter(), 0, []
     for i, doc in enumerate(docs):
@@ -197,7 +197,7 @@ def _emit_task(run_dir: str, cfg: EmitConfig, augmented: dict | None, task: _Tas
     return emit_shard(run_dir, cfg, task, augmented)  # the executor passes the task last
 
 
-def _read_augmented(run: Path, docs: list[dict], index: dict) -> dict:
+def _read_augmented(run: str, docs: list[dict], index: dict) -> dict:
     wanted: dict[str, list[tuple[tuple[str, int], int, int]]] = {}
     for doc in docs:
         key = (doc["doc_id"], doc["page"])
@@ -206,7 +206,7 @@ def _read_augmented(run: Path, docs: list[dict], index: dict) -> dict:
             wanted.setdefault(shard, []).append((key, row, copy))
     out = {}
     for shard, items in wanted.items():
-        table = pq.read_table(run / shard, columns=["width", "height", "lines", "fields", "tables"])
+        table = storage.read_table(run, shard, columns=["width", "height", "lines", "fields", "tables"])
         for key, row, copy in items:
             out[key] = ((shard, row, copy), table.slice(row, 1).to_pylist()[0])
     return out
@@ -217,7 +217,7 @@ def run_emit(run_dir: Path | str, cfg: EmitConfig,
              executor: Executor | None = None) -> EmitSummary:
     """`executor` runs the shard tasks (default: a local pool of cfg.workers processes)."""
     started = time.perf_counter()
-    run_dir = Path(run_dir).resolve()
+    run_dir = storage.run_root(run_dir)  # a local folder or an fsspec URL
     summary = EmitSummary()
     if not cfg.kinds():
         return summary

@@ -1,0 +1,60 @@
+"""Runs at fsspec URLs: generate, augment and emit write the same bytes to memory:// as to a local
+folder, the catalog (DuckDB over the same URLs) answers there and after the run is copied elsewhere,
+file:// is a local path, and a protocol whose package is missing is a clear error."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+
+import fsspec
+import pytest
+
+from docfactory.engine import storage
+from docfactory.engine.augment import AugmentConfig, run_augment
+from docfactory.engine.catalog import open_catalog
+from docfactory.engine.emit import EmitConfig, run_emit
+from docfactory.engine.generate import GenerateConfig, run_generate
+
+
+def make_run(run) -> dict[str, str]:
+    cfg = GenerateConfig(n=4, seed=3, shard_docs=2, workers=1, templates=["receipt_shop", "invoice_modern"])
+    assert run_generate(run, cfg).failed_shards == []
+    assert run_augment(run, AugmentConfig(preset="mild", workers=1)).failed_shards == []
+    assert run_emit(run, EmitConfig(workers=1)).failed_shards == []
+    with open_catalog(run, read_only=True) as catalog:
+        return {path: info.sha256 for path, info in catalog.listed().items()}
+
+
+def test_a_run_at_a_url_has_the_same_bytes_and_a_working_catalog(tmp_path):
+    url = f"memory://docfactory-test-{uuid.uuid4().hex}/runs/r1"
+    remote, local = make_run(url), make_run(tmp_path / "local")
+    assert remote == local and len(remote) == 10  # documents, augmented, lines, pairs, pretrain x 2 shards
+    fs = fsspec.filesystem("memory")
+    assert fs.exists(f"{url}/catalog.duckdb") and not list((tmp_path / "local").glob("**/.tmp-*"))
+    with open_catalog(url, read_only=True) as catalog:
+        assert catalog.sql("SELECT count(DISTINCT doc_id) FROM documents").fetchone()[0] == 4
+        assert catalog.sql("SELECT count(*) FROM augmented").fetchone()[0] == 4
+        paths = catalog.shard_paths("pairs")
+    assert all(p.startswith(f"{url}/shards/pairs/") for p in paths)
+    assert storage.read_table(url, "shards/pairs/it000/part-00000.parquet").num_rows > 0
+
+    moved = url.replace("/runs/r1", "/elsewhere/r2")
+    fs.copy(url, moved, recursive=True)
+    fs.rm(url, recursive=True)
+    with open_catalog(moved, read_only=True) as catalog:  # views are rebuilt over the new URLs
+        assert catalog.sql("SELECT count(*) FROM documents").fetchone()[0] == 4
+        assert catalog.sql("SELECT count(*) FROM pretrain").fetchone()[0] == 4
+    fs.rm(moved.rsplit("/elsewhere", 1)[0], recursive=True)
+
+
+def test_file_urls_are_local_paths(tmp_path):
+    assert storage.run_root(f"file://{tmp_path}/r") == str(tmp_path / "r")
+    assert not storage.is_url(f"file://{tmp_path}/r") and storage.is_url("s3://bucket/r")
+    assert storage.location("s3://bucket/r/", "catalog.duckdb") == "s3://bucket/r/catalog.duckdb"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("s3fs") is not None, reason="s3fs is installed")
+def test_a_url_without_its_filesystem_package_names_it():
+    with pytest.raises(ValueError, match="s3fs"):
+        open_catalog("s3://bucket/runs/r1", read_only=True)
