@@ -22,9 +22,12 @@ __all__ = ["VlmOptions", "VlmTrainer", "make_predictor"]
 
 class VlmTrainer:
     """`train(run_dir, out_dir, **options)` -> the out folder (adapter/ + vlm.json). Options are
-    VlmOptions fields (`base` is required), plus `resume` (default True) and `argv` (for run.yaml)."""
+    VlmOptions fields (`base` is required), plus `resume` (default True) or `restart`, `argv` (for
+    run.yaml), and `on_log` (called with each logged row) or `log` (called with a line of text)."""
 
     name = "vlm"
+    uses_augmented = False  # it reads the pairs shards (which point at clean or augmented images)
+    replay_share = 0.0
 
     def __init__(self, **options: Any):
         self.options = options
@@ -33,8 +36,13 @@ class VlmTrainer:
         from docfactory.train.vlm.train import train_vlm
 
         opts = {k: v for k, v in (self.options | options).items() if v is not None}
-        resume, argv = opts.pop("resume", True), opts.pop("argv", None)
-        return train_vlm(run_dir, out_dir, VlmOptions(**opts), resume=resume, argv=argv)
+        for key in ("train_pages", "val_pages"):  # pages an engine may pass: vlm trains on the run's pairs instead
+            opts.pop(key, None)
+        resume = opts.pop("resume", True) and not opts.pop("restart", False)
+        argv, on_log, log = opts.pop("argv", None), opts.pop("on_log", None), opts.pop("log", None)
+        if on_log is None and callable(log):
+            on_log = lambda row: log(f"step {row['step']}: loss {row['loss']:.4f} ({row['answer_tokens']} answer tokens)")  # noqa: E731
+        return train_vlm(run_dir, out_dir, VlmOptions(**opts), resume=resume, argv=argv, on_log=on_log)
 
 
 def make_predictor(checkpoint: str | Path | None = None, **options: Any):

@@ -175,14 +175,17 @@ def vision_tower(model: nn.Module, model_type: str) -> nn.Module:
 def init_vision_from(model: nn.Module, model_type: str, encoder_dir: str | Path) -> int:
     """Load a LeJEPA encoder (a transformers ViT folder) into the vision tower; every tower weight
     with the same name must have the same shape. Returns the number of tensors loaded."""
-    from safetensors.torch import load_file
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
-    files = sorted(Path(encoder_dir).glob("*.safetensors"))
-    if not files:
-        raise FileNotFoundError(f"{encoder_dir}: no *.safetensors (point vision_init at a LeJEPA run's encoder/ folder)")
-    source: dict[str, torch.Tensor] = {}
-    for f in files:
-        source.update(load_file(f))
+    if not (Path(encoder_dir) / "config.json").exists():
+        raise FileNotFoundError(f"{encoder_dir}: no config.json (point vision_init at a LeJEPA run's encoder/ folder)")
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its load report lists the mask token and pooler: expected here
+    try:  # loaded as a model so that transformers maps saved names to module names, as for the tower
+        source = AutoModel.from_pretrained(encoder_dir, local_files_only=True).state_dict()
+    finally:
+        hf_logging.set_verbosity(verbosity)
     tower = vision_tower(model, model_type)
     target = tower.state_dict()
     common = [k for k in target if k in source]

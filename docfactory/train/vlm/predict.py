@@ -92,6 +92,11 @@ class VlmPredictor:
         self.start_id = self.model.config.decoder_start_token_id if self.model_type == VED else None
         self.stop_ids = self._stop_ids()
         self.prompts = self.meta["prompts"]
+        trained = {t for bank in self.prompts.values() for t in ("extract", "ocr") if t in bank}
+        trained |= {"table"} if any(bank["tables"] for bank in self.prompts.values()) else set()
+        if not trained & set(self.tasks):
+            raise ValueError(f"{self.dir}: trained on no task it could answer here ({', '.join(self.tasks)}); train with "
+                             "the extract, table or ocr pairs, or ask for the tasks it learned")
 
     def _stop_ids(self) -> list[int]:
         """EOS and the chat template's end-of-turn token (the first token after an answer)."""

@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from docfactory.train.lejepa.runlog import RunLog
-from docfactory.train.vlm.arch import VED, check_local, default_targets, init_vision_from, load_model, load_processing, torch_dtype, vision_tower
+from docfactory.train.vlm.arch import VED, Processing, check_local, default_targets, init_vision_from, load_model, load_processing, torch_dtype, vision_tower
 from docfactory.train.vlm.config import VlmOptions
 from docfactory.train.vlm.data import IGNORE, Images, Stream, collate, encode_example, load_pairs, prompt_bank
 
@@ -69,7 +70,8 @@ def build_peft(model, model_type: str, opts: VlmOptions, device: torch.device):
     elif opts.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     targets = opts.lora_targets if opts.lora_targets is not None else default_targets(model, model_type)
-    config = LoraConfig(r=opts.lora_r, lora_alpha=opts.lora_alpha, lora_dropout=opts.lora_dropout,
+    gpt2 = model_type == VED and model.config.decoder.model_type == "gpt2"  # its projections are Conv1D (in x out)
+    config = LoraConfig(r=opts.lora_r, lora_alpha=opts.lora_alpha, lora_dropout=opts.lora_dropout, fan_in_fan_out=gpt2,
                         target_modules=list(targets) if isinstance(targets, tuple) else targets,
                         modules_to_save=list(opts.modules_to_save) if opts.modules_to_save else None)
     model = get_peft_model(model, config)
@@ -107,8 +109,7 @@ def _save_checkpoint(model, model_type, optimizer, scaler, step: int, position, 
     save_adapter(model, model_type, opts, tmp)
     torch.save({"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else None, "step": step,
                 "position": list(position), "options": opts.model_dump(mode="json"),
-                "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}},
-               tmp / "state.pt")
+                }, tmp / "state.pt")
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -135,9 +136,66 @@ def _check_resume(saved: dict, opts: VlmOptions, path: Path) -> None:
         raise ValueError(f"{path}: made with other options ({', '.join(changed)}); use a new out folder or the same options")
 
 
+@dataclass
+class Session:
+    """What a training step needs besides the options."""
+
+    model: torch.nn.Module
+    model_type: str
+    proc: Processing
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler | None
+    stream: Stream
+    images: Images
+    device: torch.device
+    pad_id: int
+    start_id: int | None
+    skipped: int = 0
+
+    def micro_batch(self, opts: VlmOptions) -> dict[str, torch.Tensor] | None:
+        examples = []
+        for p in self.stream.next():
+            e = encode_example(self.proc, self.images.get(p.image_shard, p.image_row), p.prompt, p.answer, opts.max_length,
+                               self.start_id)
+            if e is None:
+                self.skipped += 1
+            else:
+                examples.append(e)
+        return {k: v.to(self.device) for k, v in collate(examples, self.pad_id).items()} if examples else None
+
+    def step(self, opts: VlmOptions, step: int) -> dict:
+        """One optimizer step over `grad_accum` micro-batches (the loss is a token mean per micro-batch)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["base_lr"] * lr_at(opts, step)
+        autocast = torch.autocast(self.device.type, dtype=torch_dtype(opts.precision)) if opts.precision != "fp32" else nullcontext()
+        total, tokens = 0.0, 0
+        for _ in range(opts.grad_accum):
+            batch = self.micro_batch(opts)
+            if batch is None:
+                continue
+            with autocast:
+                logits = self.model(**model_inputs(batch, self.model_type)).logits
+            loss = answer_loss(logits, batch["labels"]) / opts.grad_accum
+            (self.scaler.scale(loss) if self.scaler else loss).backward()
+            total += loss.item()
+            tokens += int((batch["labels"] != IGNORE).sum())
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, opts.max_grad_norm).item()
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return {"loss": total, "grad_norm": grad_norm, "lr": self.optimizer.param_groups[0]["lr"], "answer_tokens": tokens}
+
+
 def train_vlm(run_dir: Path | str, out_dir: Path | str, opts: VlmOptions, *, resume: bool = True, stop_after: int | None = None,
               on_log: Callable[[dict], None] | None = None, argv: list[str] | None = None) -> Path:
-    """Train LoRA adapters on the run's pairs; returns the out folder (adapter/ + vlm.json)."""
+    """Train LoRA adapters on the run's pairs; returns the out folder (adapter/ + vlm.json).
+    `stop_after` ends this invocation after that many steps with a checkpoint, as a kill would."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -146,15 +204,13 @@ def train_vlm(run_dir: Path | str, out_dir: Path | str, opts: VlmOptions, *, res
     base = check_local(opts.base)
     device = pick_device(opts.device)
     pairs = load_pairs(run_dir, opts.split, opts.tasks, opts.max_pairs, opts.seed)
-    with torch.random.fork_rng(devices=[]):  # LoRA init and dropout draw from a seeded generator, not the caller's
+    with torch.random.fork_rng(devices=[]):  # the LoRA init draws from the seed, not from the caller's generator
         torch.manual_seed(opts.seed)
         model, model_type = load_model(base, opts, device)
         proc = load_processing(base, model_type)
         if opts.vision_init:
             log.info("vision tower: %d tensors from %s", init_vision_from(model, model_type, opts.vision_init), opts.vision_init)
         model = build_peft(model, model_type, opts, device)
-    start_id = model.config.decoder_start_token_id if model_type == VED else None
-    pad_id = proc.tokenizer.pad_token_id if proc.tokenizer.pad_token_id is not None else proc.tokenizer.eos_token_id
     optimizer = torch.optim.AdamW(param_groups(model, model_type, opts), weight_decay=opts.weight_decay)
     scaler = torch.amp.GradScaler("cuda") if opts.precision == "fp16" else None
     step, position = 0, (0, 0)
@@ -169,65 +225,42 @@ def train_vlm(run_dir: Path | str, out_dir: Path | str, opts: VlmOptions, *, res
         if scaler and saved["scaler"]:
             scaler.load_state_dict(saved["scaler"])
         step, position = saved["step"], tuple(saved["position"])
-        torch.set_rng_state(saved["rng"]["torch"])
         log.info("resumed from %s (step %d)", ckpt, step)
-    stream = Stream(pairs, opts.batch_size, opts.seed, position)
-    images = Images(run_dir)
+    tok = proc.tokenizer
+    session = Session(model, model_type, proc, optimizer, scaler, Stream(pairs, opts.batch_size, opts.seed, position),
+                      Images(run_dir), device, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+                      model.config.decoder_start_token_id if model_type == VED else None)
     runlog = RunLog(out_dir, kind="vlm", config=opts.model_dump(mode="json"), run_dir=run_dir, argv=argv, device=str(device))
-    autocast = (torch.autocast(device.type, dtype=torch_dtype(opts.precision)) if opts.precision != "fp32" else nullcontext())
-    trainable = [p for g in optimizer.param_groups for p in g["params"]]
     model.train()
-    started, this_run, skipped = time.perf_counter(), 0, 0
-    while step < opts.steps and (stop_after is None or this_run < stop_after):
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * lr_at(opts, step)
-        total, tokens = 0.0, 0
-        for _ in range(opts.grad_accum):
-            examples = []
-            for p in stream.next():
-                e = encode_example(proc, images.get(p.image_shard, p.image_row), p.prompt, p.answer, opts.max_length, start_id)
-                if e is None:
-                    skipped += 1
-                else:
-                    examples.append(e)
-            if not examples:
-                continue
-            batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
-            with autocast:
-                logits = model(**model_inputs(batch, model_type)).logits
-            loss = answer_loss(logits, batch["labels"]) / opts.grad_accum
-            (scaler.scale(loss) if scaler else loss).backward()
-            total += loss.item()
-            tokens += int((batch["labels"] != IGNORE).sum())
-        if scaler:
-            scaler.unscale_(optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(trainable, opts.max_grad_norm).item()
-        if scaler:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step, this_run = step + 1, this_run + 1
-        if step % opts.log_every == 0 or step == 1 or step == opts.steps:
-            row = {"step": step, "loss": total, "grad_norm": grad_norm, "lr": optimizer.param_groups[0]["lr"],
-                   "answer_tokens": tokens, "seconds": round(time.perf_counter() - started, 3)}
-            runlog.scalars(step, {k: v for k, v in row.items() if k != "step"})
-            if on_log:
-                on_log(row)
-        if step % opts.save_every == 0 or step == opts.steps or (stop_after is not None and this_run == stop_after):
-            _save_checkpoint(model, model_type, optimizer, scaler, step, stream.position, opts, out_dir)
-    if skipped:
-        log.warning("%d pairs skipped: their prompt and image alone exceed max_length %d", skipped, opts.max_length)
+    started, this_run = time.perf_counter(), 0
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        while step < opts.steps and (stop_after is None or this_run < stop_after):
+            # Dropout draws from torch's global generator: seed it per step (inside fork_rng, so the
+            # caller's state is left alone), and a resumed step draws what the uninterrupted one did.
+            torch.manual_seed(opts.seed * 1_000_003 + step)
+            row = session.step(opts, step)
+            step, this_run = step + 1, this_run + 1
+            if step % opts.log_every == 0 or step == 1 or step == opts.steps:
+                row |= {"step": step, "seconds": round(time.perf_counter() - started, 3)}
+                runlog.scalars(step, {k: v for k, v in row.items() if k != "step"})
+                if on_log:
+                    on_log(row)
+            if step % opts.save_every == 0 or step == opts.steps or this_run == stop_after:
+                _save_checkpoint(model, model_type, optimizer, scaler, step, session.stream.position, opts, out_dir)
+    if session.skipped:
+        log.warning("%d pairs skipped: their prompt and image alone exceed max_length %d", session.skipped, opts.max_length)
     runlog.close()
     if step >= opts.steps:
-        adapter = out_dir / "adapter"
-        tmp = out_dir / ".tmp-adapter"
-        shutil.rmtree(tmp, ignore_errors=True)
-        save_adapter(model, model_type, opts, tmp)
-        shutil.rmtree(adapter, ignore_errors=True)
-        os.replace(tmp, adapter)
-        meta = {"base": str(base), "model_type": model_type, "options": opts.model_dump(mode="json"), "steps": step,
-                "prompts": prompt_bank(pairs)}
-        (out_dir / "vlm.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
+        _save_final(model, model_type, opts, out_dir, base, step, pairs)
     return out_dir
+
+
+def _save_final(model, model_type: str, opts: VlmOptions, out_dir: Path, base: Path, step: int, pairs) -> None:
+    adapter, tmp = out_dir / "adapter", out_dir / ".tmp-adapter"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_adapter(model, model_type, opts, tmp)
+    shutil.rmtree(adapter, ignore_errors=True)
+    os.replace(tmp, adapter)
+    meta = {"base": str(base), "model_type": model_type, "options": opts.model_dump(mode="json"), "steps": step,
+            "prompts": prompt_bank(pairs)}
+    (out_dir / "vlm.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
