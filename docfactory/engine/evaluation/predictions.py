@@ -19,7 +19,7 @@ from pathlib import Path
 
 from docfactory.evaluate.teds import _find_table  # the metric's own parse: what it cannot find scores 0
 
-KNOWN_KEYS = ("doc_id", "page", "copy", "fields", "tables", "text")
+KNOWN_KEYS = ("doc_id", "page", "copy", "fields", "tables", "text", "confidence")  # confidence: per-field, from the predictor
 TASKS = ("fields", "tables", "text")
 
 PageKey = tuple[str, int, int | None]  # (doc_id, page, copy)
