@@ -38,17 +38,18 @@ class ModelOptions(_Strict):
 
 class TrainOptions(_Strict):
     epochs: Annotated[int, Field(ge=1, description="upper bound; early stopping usually ends sooner")] = 40
-    batch_tokens: Annotated[int, Field(ge=256, description="tokens per batch (windows packed by length)")] = 4096
-    lr: float = 1.5e-3
+    batch_tokens: Annotated[int, Field(ge=256, description="words per batch, padding included (windows packed by length)")] = 1024
+    lr: float = 2e-3
     weight_decay: float = 0.01
-    warmup_steps: int = 30
+    warmup_steps: int = 20
     grad_clip: float = 1.0
     eval_every: Annotated[int, Field(ge=0, description="steps between validation passes; 0: once per epoch")] = 0
     patience: Annotated[int, Field(ge=1, description="validation passes without improvement before stopping")] = 4
     min_delta: float = 0.0
     checkpoint_every: Annotated[int, Field(ge=1, description="steps between resumable checkpoints")] = 25
     max_seconds: Annotated[float | None, Field(description="stop (keeping the best model) after this much training time")] = None
-    threads: Annotated[int, Field(ge=1, description="torch CPU threads")] = 2
+    threads: Annotated[int | None, Field(ge=1, description="torch CPU threads; None: the cores the load average "
+                                         "leaves free (at least 1): oversubscribed threads spin and run 10x slower")] = None
     seed: int = 0
     noise: Annotated[float, Field(ge=0, le=1, description="OCR-like noise on training words (box jitter, "
                                   "character swaps, dropped words); 0: off")] = 0.15
@@ -76,7 +77,7 @@ class DataOptions(_Strict):
 class OcrOptions(_Strict):
     lang: str = "eng+deu+fra"
     psm: int = 3
-    scale: float = 1.0
+    scale: Annotated[float, Field(gt=0, description="upscale before OCR (120-dpi pages lose decimal points at 1)")] = 2.0
     workers: Annotated[int, Field(ge=1, description="Tesseract processes at once")] = 2
 
 
@@ -86,6 +87,20 @@ class LayoutConfig(_Strict):
     lora: LoraOptions = LoraOptions()
     data: DataOptions = DataOptions()
     ocr: OcrOptions = OcrOptions()
+
+
+def cpu_threads(requested: int | None) -> int:
+    """`requested`, or the cores not busy now (1-minute load average), 1 to 4."""
+    import os
+
+    if requested:
+        return requested
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(4, int(cores - busy + 0.5)))
 
 
 def profiles() -> dict[str, dict]:

@@ -1,9 +1,10 @@
-"""Pages -> token windows -> padded batches.
+"""Pages -> word windows -> padded batches.
 
-A page's words become WordPiece tokens with the word's box (0-1000 page coordinates, as LayoutLM
-expects); a word's tags sit on its first token, the other tokens are ignored by the loss. A page
-longer than `max_len` tokens becomes overlapping windows; at prediction a word's probabilities are
-averaged over the windows that hold it.
+One position per word (not per WordPiece token): a word is its pieces (embedded and pooled by the
+model) with its box in 0-1000 page coordinates, as LayoutLM expects, and its tags. Half the
+sequence length of token-level tagging, the same information; every page of the built-in templates
+fits one 512-word window. A longer page becomes overlapping windows; at prediction a word's
+probabilities are averaged over the windows that hold it.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ class PageExample:
 @dataclass
 class Window:
     page: int  # index of its PageExample
-    ids: list[int]
+    pieces: list[list[int]]  # per position: the word's WordPiece ids ([CLS] / [SEP] at the ends)
     boxes: list[list[int]]
-    word_index: list[int]  # the word a token's prediction belongs to (-1: not a first piece)
+    word_index: list[int]  # the page word at each position (-1: [CLS] / [SEP])
     labels: dict[str, list[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.pieces)
 
 
 def norm_box(box: dict, width: int, height: int) -> list[int]:
@@ -49,39 +50,20 @@ def norm_box(box: dict, width: int, height: int) -> list[int]:
 def page_windows(index: int, example: PageExample, tokenizer, max_len: int, overlap: int) -> list[Window]:
     pieces = [p[:MAX_PIECES] for p in word_pieces(tokenizer, [w["text"] for w in example.words])]
     boxes = [norm_box(w["box"], example.width, example.height) for w in example.words]
-    n, budget, windows, start = len(pieces), max_len - 2, [], 0
-    if n == 0:
-        return [Window(index, [CLS, SEP], [[0, 0, 0, 0], [1000, 1000, 1000, 1000]], [-1, -1],
-                       {h: [IGNORE, IGNORE] for h in HEADS} if example.labels else {})]
-    while start < n:
-        end, used = start, 0
-        while end < n and used + len(pieces[end]) <= budget:
-            used += len(pieces[end])
-            end += 1
-        end = max(end, start + 1)
+    n, size, windows, start = len(pieces), max_len - 2, [], 0
+    while True:
+        end = min(n, start + size)
         windows.append(_window(index, example, pieces, boxes, start, end))
         if end >= n:
-            break
+            return windows
         start = max(end - overlap, start + 1)
-    return windows
 
 
 def _window(index: int, example: PageExample, pieces, boxes, start: int, end: int) -> Window:
-    ids, wboxes, word_index = [CLS], [[0, 0, 0, 0]], [-1]
-    labels = {h: [IGNORE] for h in HEADS} if example.labels else {}
-    for i in range(start, end):
-        for k, piece in enumerate(pieces[i]):
-            ids.append(piece)
-            wboxes.append(boxes[i])
-            word_index.append(i if k == 0 else -1)
-            for h in labels:
-                labels[h].append(example.labels[h][i] if k == 0 else IGNORE)
-    ids.append(SEP)
-    wboxes.append([1000, 1000, 1000, 1000])
-    word_index.append(-1)
-    for h in labels:
-        labels[h].append(IGNORE)
-    return Window(index, ids, wboxes, word_index, labels)
+    labels = {h: [IGNORE] + list(example.labels[h][start:end]) + [IGNORE] for h in HEADS} if example.labels else {}
+    return Window(index, [[CLS]] + pieces[start:end] + [[SEP]],
+                  [[0, 0, 0, 0]] + boxes[start:end] + [[1000, 1000, 1000, 1000]],
+                  [-1] + list(range(start, end)) + [-1], labels)
 
 
 def batches(windows: list[Window], batch_tokens: int, rng: np.random.Generator | None = None) -> list[list[int]]:
@@ -106,16 +88,18 @@ def batches(windows: list[Window], batch_tokens: int, rng: np.random.Generator |
 def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
     length = max(len(w) for w in windows)
     size = (len(windows), length)
-    ids = torch.full(size, PAD, dtype=torch.long)
+    width = max(len(p) for w in windows for p in w.pieces)
+    ids = torch.full(size + (width,), PAD, dtype=torch.long)
     bbox = torch.zeros(size + (4,), dtype=torch.long)
     mask = torch.zeros(size, dtype=torch.long)
-    out = {"input_ids": ids, "bbox": bbox, "attention_mask": mask}
+    out = {"piece_ids": ids, "bbox": bbox, "attention_mask": mask}
     heads = windows[0].labels.keys()
     for h in heads:
         out[f"labels_{h}"] = torch.full(size, IGNORE, dtype=torch.long)
     for row, w in enumerate(windows):
         n = len(w)
-        ids[row, :n] = torch.tensor(w.ids)
+        for k, p in enumerate(w.pieces):
+            ids[row, k, : len(p)] = torch.tensor(p)
         bbox[row, :n] = torch.tensor(w.boxes)
         mask[row, :n] = 1
         for h in heads:

@@ -1,5 +1,6 @@
 """A small LayoutLM (text + 1D + 2D position embeddings, a BERT encoder) with one linear head per
-tag set. The transformers config is built here and the weights start random: nothing is
+tag set. Its input is one position per word: the word's WordPiece embeddings (plus an in-word
+position embedding) averaged, given to LayoutLM as `inputs_embeds`. The transformers config is built here and the weights start random: nothing is
 downloaded, ever.
 
 Saved as a folder: model.safetensors (weights), model.json (model options, tag set, separators),
@@ -19,14 +20,16 @@ from torch import nn
 from transformers import LayoutLMConfig, LayoutLMModel
 
 from docfactory.train.layout.config import ModelOptions
+from docfactory.train.layout.features import MAX_PIECES
 from docfactory.train.layout.tags import HEADS, IGNORE, TagSet
 from docfactory.train.layout.tokenizer import PAD, load_tokenizer, save_tokenizer
 
 WEIGHTS, META, TOKENIZER = "model.safetensors", "model.json", "tokenizer.json"
 
 
-def encoder_config(options: ModelOptions, vocab_size: int) -> LayoutLMConfig:
-    return LayoutLMConfig(vocab_size=vocab_size, hidden_size=options.hidden_size, num_hidden_layers=options.layers,
+def encoder_config(options: ModelOptions) -> LayoutLMConfig:
+    # vocab_size 4: LayoutLM's own token embedding is unused (words arrive as inputs_embeds).
+    return LayoutLMConfig(vocab_size=4, hidden_size=options.hidden_size, num_hidden_layers=options.layers,
                           num_attention_heads=options.heads, intermediate_size=options.intermediate_size,
                           hidden_dropout_prob=options.dropout, attention_probs_dropout_prob=options.dropout,
                           max_position_embeddings=512, max_2d_position_embeddings=1024, pad_token_id=PAD)
@@ -36,12 +39,22 @@ class LayoutTagger(nn.Module):
     def __init__(self, options: ModelOptions, vocab_size: int, tagset: TagSet):
         super().__init__()
         self.options, self.tagset = options, tagset
-        self.encoder = LayoutLMModel(encoder_config(options, vocab_size))
+        self.pieces = nn.Embedding(vocab_size, options.hidden_size, padding_idx=PAD)
+        self.piece_position = nn.Embedding(MAX_PIECES, options.hidden_size)
+        self.encoder = LayoutLMModel(encoder_config(options))
         self.dropout = nn.Dropout(options.dropout)
         self.heads = nn.ModuleDict({h: nn.Linear(options.hidden_size, n) for h, n in tagset.sizes().items()})
 
-    def forward(self, input_ids, bbox, attention_mask, **labels) -> dict[str, torch.Tensor]:
-        hidden = self.encoder(input_ids=input_ids, bbox=bbox, attention_mask=attention_mask).last_hidden_state
+    def embed_words(self, piece_ids: torch.Tensor) -> torch.Tensor:
+        """[batch, words, pieces] ids -> [batch, words, hidden]: mean of piece + in-word position."""
+        present = (piece_ids != PAD).unsqueeze(-1).float()
+        positions = self.piece_position.weight[: piece_ids.shape[-1]]
+        summed = ((self.pieces(piece_ids) + positions) * present).sum(dim=2)
+        return summed / present.sum(dim=2).clamp(min=1.0)
+
+    def forward(self, piece_ids, bbox, attention_mask, **labels) -> dict[str, torch.Tensor]:
+        hidden = self.encoder(inputs_embeds=self.embed_words(piece_ids), bbox=bbox,
+                              attention_mask=attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
         return {h: head(hidden) for h, head in self.heads.items()}
 

@@ -11,7 +11,7 @@ import torch
 from docfactory.train.base import PageInput
 from docfactory.train.layout import lora
 from docfactory.train.layout.assemble import assemble
-from docfactory.train.layout.config import load_config
+from docfactory.train.layout.config import cpu_threads, load_config
 from docfactory.train.layout.features import PageExample, batches, collate, page_windows, word_probabilities
 from docfactory.train.layout.model import WEIGHTS, load_model
 from docfactory.train.layout.trainer import ocr_settings
@@ -38,7 +38,7 @@ class LayoutPredictor:
         self.word_source, self.ocr_cache = word_source, ocr_cache
         self.max_len, self.overlap = config.model.max_len, config.model.window_overlap
         self.batch_tokens = config.train.batch_tokens
-        torch.set_num_threads(threads or config.train.threads)
+        torch.set_num_threads(cpu_threads(threads or config.train.threads))
         self.model, self.tokenizer, self.meta = model if model is not None else load_checkpoint(Path(checkpoint), iteration)
         self.model.eval()
 

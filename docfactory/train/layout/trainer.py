@@ -26,7 +26,7 @@ import torch
 
 from docfactory.train.base import PageInput
 from docfactory.train.layout import lora
-from docfactory.train.layout.config import LayoutConfig, load_config
+from docfactory.train.layout.config import LayoutConfig, cpu_threads, load_config
 from docfactory.train.layout.data import build_tagset, learn_separators, tagged_examples
 from docfactory.train.layout.features import batches, collate, noisy, page_windows
 from docfactory.train.layout.model import LayoutTagger, save_model, tag_loss
@@ -78,14 +78,15 @@ class LayoutTrainer:
         if (out_dir / lora.DONE).exists() and not restart:
             raise TrainError(f"{out_dir}: already trained (see done.json); train the next iteration, or --restart")
         out_dir.mkdir(parents=True, exist_ok=True)
-        torch.set_num_threads(cfg.train.threads)
+        torch.set_num_threads(cpu_threads(cfg.train.threads))
         torch.manual_seed(cfg.train.seed)
         fingerprint = _fingerprint(cfg, train_pages, val_pages, iteration)
         state = self._resume_state(out_dir, fingerprint, restart)
         settings = ocr_settings(cfg)
         # Augmented copies have no text layer: with them, the pdf source means "pdf where there is one".
         source = "auto" if cfg.data.word_source == "pdf" and any(p.words is None for p in train_pages) else cfg.data.word_source
-        self.log(f"words for {len(train_pages)} training and {len(val_pages)} validation pages ({source})")
+        self.log(f"words for {len(train_pages)} training and {len(val_pages)} validation pages ({source}); "
+                 f"{torch.get_num_threads()} torch threads")
         train_words = page_words(train_pages, source, settings, ocr_cache, cfg.ocr.workers)
         val_words = page_words(val_pages, source, settings, ocr_cache, cfg.ocr.workers)
 
