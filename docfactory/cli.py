@@ -525,6 +525,7 @@ def train(
     sets: SetOpt = None,
     holdout_templates: HoldoutOpt = None,
     restart: Annotated[bool, typer.Option("--restart", help="Ignore a checkpoint or finished training of this iteration.")] = False,
+    base: Annotated[Optional[Path], typer.Option("--base", help="vlm: the local checkpoint folder to finetune (same as --set base=PATH).")] = None,
 ) -> None:
     """Train a model on RUN's training split -> RUN/models/MODEL/itNNN (run.yaml, scalars, resumable checkpoints)."""
     import json as _json
@@ -532,7 +533,8 @@ def train(
     from docfactory.engine.train_step import TrainRequest, parse_sets, run_train
 
     try:
-        request = TrainRequest(model=model, iteration=iteration, profile=profile, options=parse_sets(sets or []),
+        options = parse_sets(sets or []) | ({"base": str(base.expanduser().resolve())} if base else {})
+        request = TrainRequest(model=model, iteration=iteration, profile=profile, options=options,
                                holdout_templates=[t.strip() for h in holdout_templates or [] for t in h.split(",") if t.strip()],
                                restart=restart, argv=sys.argv)
         out = run_train(run, request, log=lambda m: err.print(m, highlight=False))

@@ -33,9 +33,10 @@ class LejepaTrainer:
 
     def train(self, run_dir: Path, out_dir: Path, **options: Any) -> Path:
         opts = self.options | options
-        resume = opts.pop("resume", True)
+        resume = opts.pop("resume", True) and not opts.pop("restart", False)
+        argv = opts.pop("argv", None)
         cfg = make_config(opts.pop("scale", "small"), **opts)
-        return pretrain(run_dir, out_dir, cfg, resume=resume).encoder_dir
+        return pretrain(run_dir, out_dir, cfg, resume=resume, argv=argv).encoder_dir
 
 
 def _no_predictor(**_: Any):

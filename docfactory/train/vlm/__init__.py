@@ -29,8 +29,8 @@ class VlmTrainer:
     uses_augmented = False  # it reads the pairs shards (which point at clean or augmented images)
     replay_share = 0.0
 
-    def __init__(self, **options: Any):
-        self.options = options
+    def __init__(self, log: Any = None, **options: Any):
+        self.options = options | ({"log": log} if log is not None else {})
 
     def train(self, run_dir: Path, out_dir: Path, **options: Any) -> Path:
         from docfactory.train.vlm.train import train_vlm
