@@ -437,7 +437,7 @@ def evaluate(
 @app.command()
 def pretrain(
     run: Annotated[Path, typer.Argument(help="Run folder with pretrain shards (engine emit).")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/models/lejepa); resumed if it holds a checkpoint.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/models/lejepa/it000, where engine train --model lejepa writes); resumed if it holds a checkpoint.")] = None,
     scale: Annotated[str, typer.Option(help="Defaults: tiny (tests, CPU) | small (ViT-S/16) | full (projector 8192).")] = "small",
     steps: Annotated[Optional[int], typer.Option(min=1)] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=2)] = None,
@@ -458,7 +458,7 @@ def pretrain(
     try:
         cfg = make_config(scale, steps=steps, batch_size=batch_size, lambd=lambd, lr=lr, proj_dim=proj_dim, split=split,
                           seed=seed, device=device)
-        report = pretrain_and_measure(run, out or run / "models" / "lejepa", cfg, probe=probe, transition=transition,
+        report = pretrain_and_measure(run, out or run / "models" / "lejepa" / "it000", cfg, probe=probe, transition=transition,
                                       resume=not fresh, argv=sys.argv,
                                       on_log=lambda r: err.print(f"step {r['step']}: loss {r['loss']:.4f} prediction "
                                                                  f"{r['prediction']:.4f} sigreg {r['sigreg']:.3f} std {r['std']:.3f}",

@@ -1,87 +1,39 @@
-"""Run capture for the LeJEPA and `vlm` trainers: `run.yaml` (git commit, the run's shard sha256s,
-config, command line, library versions, seed, device) and scalars as CSV (plus TensorBoard events
-when `tensorboard` is installed).
-
-A thin shim until the shared `docfactory.train.run_capture` lands; then this delegates to it.
-"""
+"""Run capture for the LeJEPA and `vlm` trainers, through the shared `docfactory.train.run_capture`:
+`run.yaml` (git commit, the shards read with their sha256, config, command line, library versions,
+seed, device, status) and scalars for TensorBoard with a CSV copy; a resumed training purges the
+scalars logged after its checkpoint's step."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import importlib.metadata
-import platform
-import subprocess
-import sys
 from pathlib import Path
 
-import yaml
-
 from docfactory.engine.catalog import open_catalog
-
-LIBRARIES = ("torch", "transformers", "peft", "tokenizers", "accelerate", "bitsandbytes", "docfactory")
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+from docfactory.train.run_capture import ScalarLog, write_run_yaml
 
 
-def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def _shards(run_dir: Path) -> dict[str, str]:
-    try:
-        with open_catalog(run_dir, read_only=True) as catalog:
-            return {path: info.sha256 for path, info in sorted(catalog.listed().items())}
-    except Exception:  # a run folder without a catalog: nothing to record
-        return {}
+def shards_read(run_dir: Path, kinds: tuple[str, ...]) -> list[dict]:
+    with open_catalog(run_dir, read_only=True) as catalog:
+        return [{"path": path, "kind": info.kind, "rows": info.rows, "sha256": info.sha256}
+                for kind in kinds for path, info in sorted(catalog.listed(kind).items())]
 
 
 class RunLog:
-    def __init__(self, out_dir: Path, *, kind: str, config: dict, run_dir: Path, argv: list[str] | None, device: str):
-        self.out_dir = Path(out_dir)
-        info = {"kind": kind, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "git_commit": _git_commit(), "run_dir": str(Path(run_dir).resolve()), "shards": _shards(Path(run_dir)),
-                "config": config, "seed": config.get("seed"), "argv": argv if argv is not None else sys.argv,
-                "device": device, "versions": _versions()}
-        (self.out_dir / "run.yaml").write_text(yaml.safe_dump(info, sort_keys=False, allow_unicode=True))
-        self._csv_path = self.out_dir / "scalars.csv"
-        self._fields: list[str] | None = None
-        self._tb = None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._tb = SummaryWriter(str(self.out_dir / "tb"))
-        except Exception:  # tensorboard not installed: the CSV is the record
-            self._tb = None
+    def __init__(self, out_dir: Path, *, kind: str, config: dict, run_dir: Path, argv: list[str] | None,
+                 kinds: tuple[str, ...], resume_step: int = 0):
+        self.out_dir, self.kind, self.config = Path(out_dir), kind, config
+        self.run_info = {"run_dir": str(Path(run_dir).resolve()), "shards": shards_read(Path(run_dir), kinds)}
+        if argv is not None:
+            self.run_info["cli"] = argv
+        write_run_yaml(self.out_dir, model=kind, config=config, seed=config.get("seed"), run_info=dict(self.run_info),
+                       extra={"resumed_from": resume_step})
+        self.scalars_log = ScalarLog(self.out_dir, resume_step=resume_step if resume_step else None)
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
-        """Append one row to scalars.csv (columns fixed by the first row; a resumed run appends)."""
-        if self._fields is None:
-            if self._csv_path.exists():
-                with open(self._csv_path, newline="") as handle:
-                    self._fields = next(csv.reader(handle), None)
-            if not self._fields:
-                self._fields = ["step", *values]
-                with open(self._csv_path, "w", newline="") as handle:
-                    csv.writer(handle).writerow(self._fields)
-        with open(self._csv_path, "a", newline="") as handle:
-            csv.writer(handle).writerow([step, *(values.get(k, "") for k in self._fields[1:])])
-        if self._tb is not None:
-            for key, value in values.items():
-                self._tb.add_scalar(key, value, step)
+        for tag, value in values.items():
+            self.scalars_log.scalar(tag, float(value), step)
+        self.scalars_log.flush()
 
-    def close(self) -> None:
-        if self._tb is not None:
-            self._tb.close()
+    def close(self, status: str = "done", **outcome) -> None:
+        self.scalars_log.close()
+        write_run_yaml(self.out_dir, model=self.kind, config=self.config, seed=self.config.get("seed"),
+                       run_info=dict(self.run_info), extra=outcome, status=status)

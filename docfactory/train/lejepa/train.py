@@ -106,7 +106,8 @@ def pretrain(run_dir: Path | str, out_dir: Path | str, cfg: LejepaConfig, *, res
     result = PretrainResult(out_dir, out_dir / ENCODER_DIR, step, resumed_from=step)
     batches = Batches(pages, cfg.batch_size, cfg.seed, position)
     cache = ImageCache(run_dir, cfg.cache_pages)
-    runlog = RunLog(out_dir, kind="lejepa", config=cfg.model_dump(), run_dir=run_dir, argv=argv, device=str(device))
+    runlog = RunLog(out_dir, kind="lejepa", config=cfg.model_dump(), run_dir=run_dir, argv=argv, kinds=("pretrain",),
+                    resume_step=step)
     n_global = 1
     last_warned = -10**9
 
@@ -150,7 +151,7 @@ def pretrain(run_dir: Path | str, out_dir: Path | str, cfg: LejepaConfig, *, res
     if step >= cfg.steps:
         model.encoder.save_pretrained(result.encoder_dir)
         (out_dir / "lejepa.json").write_text(json.dumps({"config": cfg.model_dump(), "steps": step}, indent=2))
-    runlog.close()
+    runlog.close("done" if step >= cfg.steps else "stopped", steps=step, warnings=result.warnings)
     return result
 
 

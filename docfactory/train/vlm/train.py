@@ -230,7 +230,8 @@ def train_vlm(run_dir: Path | str, out_dir: Path | str, opts: VlmOptions, *, res
     session = Session(model, model_type, proc, optimizer, scaler, Stream(pairs, opts.batch_size, opts.seed, position),
                       Images(run_dir), device, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
                       model.config.decoder_start_token_id if model_type == VED else None)
-    runlog = RunLog(out_dir, kind="vlm", config=opts.model_dump(mode="json"), run_dir=run_dir, argv=argv, device=str(device))
+    runlog = RunLog(out_dir, kind="vlm", config=opts.model_dump(mode="json"), run_dir=run_dir, argv=argv,
+                    kinds=("pairs", "documents", "augmented"), resume_step=step)
     model.train()
     started, this_run = time.perf_counter(), 0
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -249,7 +250,7 @@ def train_vlm(run_dir: Path | str, out_dir: Path | str, opts: VlmOptions, *, res
                 _save_checkpoint(model, model_type, optimizer, scaler, step, session.stream.position, opts, out_dir)
     if session.skipped:
         log.warning("%d pairs skipped: their prompt and image alone exceed max_length %d", session.skipped, opts.max_length)
-    runlog.close()
+    runlog.close("done" if step >= opts.steps else "stopped", steps=step, skipped_pairs=session.skipped)
     if step >= opts.steps:
         _save_final(model, model_type, opts, out_dir, base, step, pairs)
     return out_dir
