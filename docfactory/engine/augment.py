@@ -162,7 +162,7 @@ def run_augment(run_dir: Path | str, cfg: AugmentConfig,
             if on_shard:
                 on_shard(info_aug, sum(stats["presets"].values()))
 
-        with executor_for(executor, cfg.workers) as ex:
+        with executor_for(executor, cfg.workers) as ex, catalog.deferred_views():
             for task, result in ex.map(make_augment_shards, todo, str(run_dir), settings):
                 if isinstance(result, TaskError):
                     catalog.add_failure(task.augmented, "augment", result.reason)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import duckdb
 
@@ -48,6 +49,7 @@ class Catalog:
 
     def __init__(self, run_dir: Path | str, read_only: bool = False):
         self.root, self.read_only, self._cache = storage.run_root(run_dir), read_only, None
+        self._deferred: set[str] | None = None  # kinds whose views wait for deferred_views() to end
         if storage.is_url(self.root):
             self.run_dir = self.root  # a URL: read shards with storage.read_table(catalog.root, path)
             self._open_remote()
@@ -115,7 +117,23 @@ class Catalog:
         except Exception:
             self.con.execute("ROLLBACK")
             raise
-        self.refresh_view(info.kind)
+        if self._deferred is not None:
+            self._deferred.add(info.kind)
+        else:
+            self.refresh_view(info.kind)
+
+    @contextmanager
+    def deferred_views(self) -> Iterator[None]:
+        """List many shards and rebuild each touched view once, at the end (also after an error):
+        creating a view reads every listed shard's footer, so per-shard refreshes would cost
+        O(shards^2) reads on a 100k-shard run."""
+        self._deferred = set()
+        try:
+            yield
+        finally:
+            kinds, self._deferred = self._deferred, None
+            for kind in sorted(kinds):
+                self.refresh_view(kind)
 
     def add_failure(self, shard: str, stage: str, reason: str) -> None:
         """Record a shard whose task failed as a `rejections` row (doc_id NULL); the shard is not

@@ -143,7 +143,7 @@ def run_generate(run_dir: Path | str, cfg: GenerateConfig,
             if on_shard:
                 on_shard(info, n_docs, info.rows)
 
-        with executor_for(executor, cfg.workers) as ex:
+        with executor_for(executor, cfg.workers) as ex, catalog.deferred_views():
             for task, result in ex.map(make_shard, todo, str(run_dir), cfg, names):
                 if isinstance(result, TaskError):
                     catalog.add_failure(task.rel_path, "generate", result.reason)

@@ -249,7 +249,7 @@ def run_emit(run_dir: Path | str, cfg: EmitConfig,
             if on_shard:
                 on_shard(infos)
 
-        with executor_for(executor, cfg.workers) as ex:
+        with executor_for(executor, cfg.workers) as ex, catalog.deferred_views():
             for task, result in ex.map(_emit_task, tasks, str(run_dir), cfg, augmented):
                 if isinstance(result, TaskError):
                     for _, path in task.targets:
