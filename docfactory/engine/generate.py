@@ -1,6 +1,7 @@
-"""Generate a run's documents: specs by doc index, shards by fixed index ranges, workers in a
-executor (engine.executor: a local process pool or Ray). Because shard k always holds docs [k*S, (k+1)*S), the bytes of every shard are the
-same whatever the worker count, and a resumed run skips the shards the catalog already lists.
+"""Generate a run's documents: specs by doc index, shards by fixed index ranges, run by an
+executor (engine.executor: a local process pool or Ray). Because shard k always holds docs
+[k*S, (k+1)*S), the bytes of every shard are the same whatever the executor or worker count, and a
+resumed run skips the shards the catalog already lists.
 """
 
 from __future__ import annotations
