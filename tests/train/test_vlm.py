@@ -151,6 +151,12 @@ def test_lejepa_encoder_initializes_a_matching_vision_tower(emitted, bases, tmp_
     assert init_vision_from(model, model_type, encoder) > 10
     source = load_trained(encoder.parent).encoder.state_dict()
     assert all(torch.equal(v, source[k]) for k, v in model.encoder.state_dict().items() if k in source)
+    # Stage B inside vlm: the initialized tower trains at its own small LR and is saved with the adapter.
+    stage_b = TRAIN | {"steps": 1, "max_pairs": 2, "batch_size": 2, "gradient_checkpointing": True}
+    folder = train_vlm(emitted, tmp_path / "b", VlmOptions(base=str(bases["vision-encoder-decoder"]), vision_init=str(encoder),
+                                                           vision_lr=1e-6, **stage_b))
+    assert (folder / "adapter" / "vision_tower.safetensors").exists()
+    assert get_model("vlm").predictor(checkpoint=folder).model_type == "vision-encoder-decoder"
     small = make_config("tiny", split="all", steps=1)  # width 48: does not fit
     with pytest.raises(ValueError, match="does not fit"):
         init_vision_from(model, model_type, pretrain(emitted, tmp_path / "lj48", small).encoder_dir)

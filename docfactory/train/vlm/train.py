@@ -68,7 +68,10 @@ def build_peft(model, model_type: str, opts: VlmOptions, device: torch.device):
     if opts.quantize:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=opts.gradient_checkpointing)
     elif opts.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.2x renamed it
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     targets = opts.lora_targets if opts.lora_targets is not None else default_targets(model, model_type)
     gpt2 = model_type == VED and model.config.decoder.model_type == "gpt2"  # its projections are Conv1D (in x out)
     config = LoraConfig(r=opts.lora_r, lora_alpha=opts.lora_alpha, lora_dropout=opts.lora_dropout, fan_in_fan_out=gpt2,
