@@ -62,9 +62,13 @@ class VlmPredictor:
 
     def __init__(self, checkpoint: str | Path, base: str | Path | None = None, device: str | None = None,
                  batch_size: int | None = None, max_new_tokens: int | None = None, tasks: Iterable[str] | None = None,
-                 merge: bool = True, **_: Any):
+                 merge: bool = True, **unknown: Any):
         from peft import PeftModel
         from safetensors.torch import load_file
+
+        if unknown:
+            raise ValueError(f"unknown vlm predictor option(s) {', '.join(sorted(unknown))} (known: base, device, batch_size, "
+                             "max_new_tokens, tasks, merge)")
 
         self.dir = Path(checkpoint)
         meta_path = self.dir / "vlm.json"
