@@ -389,7 +389,7 @@ def export(
 @app.command()
 def evaluate(
     ctx: typer.Context,
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: Annotated[str, typer.Argument(help="Run folder or fsspec URL.")],
     predictions: Annotated[Path, typer.Option("--predictions", help="JSONL, one object per page: doc_id, page, "
                                               "fields, tables, text (and copy for an augmented copy).")],
     name: Annotated[Optional[str], typer.Option("--name", help="Evaluation name (default: the file's stem); "

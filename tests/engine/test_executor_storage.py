@@ -1,11 +1,13 @@
-"""Runs at fsspec URLs: generate, augment and emit write the same bytes to memory:// as to a local
-folder, the catalog (DuckDB over the same URLs) answers there and after the run is copied elsewhere,
+"""Runs at fsspec URLs: generate, augment, emit and evaluate write the same bytes to memory:// as to
+a local folder, the catalog (DuckDB over the same URLs) answers there and after the run is copied elsewhere,
 file:// is a local path, and a protocol whose package is missing is a clear error."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import uuid
+from pathlib import Path
 
 import fsspec
 import pytest
@@ -14,28 +16,40 @@ from docfactory.engine import storage
 from docfactory.engine.augment import AugmentConfig, run_augment
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.emit import EmitConfig, run_emit
+from docfactory.engine.evaluation import evaluate_run, leaderboard
+from docfactory.engine.evaluation.gold import load_gold
 from docfactory.engine.generate import GenerateConfig, run_generate
 
 
-def make_run(run) -> dict[str, str]:
+def make_run(run, predictions: Path) -> dict[str, str]:
     cfg = GenerateConfig(n=4, seed=3, shard_docs=2, workers=1, templates=["receipt_shop", "invoice_modern"])
     assert run_generate(run, cfg).failed_shards == []
     assert run_augment(run, AugmentConfig(preset="mild", workers=1)).failed_shards == []
     assert run_emit(run, EmitConfig(workers=1)).failed_shards == []
+    with open_catalog(run, read_only=True) as catalog:
+        gold = load_gold(catalog)
+    predictions.write_text("".join(json.dumps({"doc_id": g.doc_id, "page": g.page, "fields": g.tree,
+                                               "tables": [t.html for t in g.tables], "text": g.text}) + "\n"
+                                   for g in gold.values()), encoding="utf-8")
+    evaluate_run(run, predictions, name="perfect")
     with open_catalog(run, read_only=True) as catalog:
         return {path: info.sha256 for path, info in catalog.listed().items()}
 
 
 def test_a_run_at_a_url_has_the_same_bytes_and_a_working_catalog(tmp_path):
     url = f"memory://docfactory-test-{uuid.uuid4().hex}/runs/r1"
-    remote, local = make_run(url), make_run(tmp_path / "local")
-    assert remote == local and len(remote) == 10  # documents, augmented, lines, pairs, pretrain x 2 shards
+    remote, local = make_run(url, tmp_path / "p.jsonl"), make_run(tmp_path / "local", tmp_path / "p.jsonl")
+    assert remote == local and len(remote) == 14  # documents, augmented, lines, pairs, pretrain x 2; 4 evaluation kinds
     fs = fsspec.filesystem("memory")
     assert fs.exists(f"{url}/catalog.duckdb") and not list((tmp_path / "local").glob("**/.tmp-*"))
     with open_catalog(url, read_only=True) as catalog:
         assert catalog.sql("SELECT count(DISTINCT doc_id) FROM documents").fetchone()[0] == 4
         assert catalog.sql("SELECT count(*) FROM augmented").fetchone()[0] == 4
         paths = catalog.shard_paths("pairs")
+        assert catalog.sql("SELECT min(field_f1), count(*) FROM doc_scores").fetchone() == (1.0, 4)
+        assert catalog.sql("SELECT count(*) FROM slices").fetchone()[0] == 8  # clean + augmented pages
+    assert [row["field_f1"] for row in leaderboard(url)] == [1.0]
+    assert json.loads(fs.cat_file(f"{url}/eval/perfect/summary.json"))["overall"]["pages"] == 4
     assert all(p.startswith(f"{url}/shards/pairs/") for p in paths)
     assert storage.read_table(url, "shards/pairs/it000/part-00000.parquet").num_rows > 0
 

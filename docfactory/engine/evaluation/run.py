@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.evaluation.gold import load_copies, load_gold
 from docfactory.engine.evaluation.predictions import PredictionsError, read_predictions
@@ -31,7 +32,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 class EvaluationResult:
     name: str
     summary: dict[str, Any]
-    summary_path: Path
+    summary_path: Path | str  # a URL when the run is at one
     shards: list[ShardInfo] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -56,7 +57,7 @@ def evaluate_run(run_dir: Path | str, predictions: Path | str, name: str | None 
     """Score ``predictions`` (JSONL) against the run's documents under ``name`` (default: the
     file's stem). Raises PredictionsError (strict), FileNotFoundError, ValueError (bad name)."""
     started = time.perf_counter()
-    run_dir, predictions = Path(run_dir).resolve(), Path(predictions)
+    run_dir, predictions = storage.run_root(run_dir), Path(predictions)  # the run: a folder or an fsspec URL
     name = check_name(name or predictions.stem)
     if not predictions.is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
@@ -81,7 +82,8 @@ def evaluate_run(run_dir: Path | str, predictions: Path | str, name: str | None 
         refresh_slices_view(catalog)
     summary = build_summary(name, predictions, results, read.issues, read.lines, read.tasks, copies)
     summary["seconds"] = round(time.perf_counter() - started, 3)
-    summary_path = run_dir / "eval" / name / "summary.json"
+    summary_path = storage.location(run_dir, f"eval/{name}/summary.json")
+    summary_path = summary_path if storage.is_url(summary_path) else Path(summary_path)
     write_summary(summary_path, summary)
     return EvaluationResult(name, summary, summary_path, shards, time.perf_counter() - started)
 

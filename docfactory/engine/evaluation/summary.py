@@ -16,6 +16,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from docfactory.engine import storage
 from docfactory.engine.evaluation.predictions import PredictionIssue
 from docfactory.engine.evaluation.scoring import PageResult
 from docfactory.evaluate import corpus_cer, corpus_wer, field_f1
@@ -73,8 +74,12 @@ def build_summary(name: str, predictions: Path, results: list[PageResult], issue
     }
 
 
-def write_summary(path: Path, summary: dict[str, Any]) -> None:
-    """Write atomically (temporary name, fsync, rename), like a shard."""
+def write_summary(path: Path | str, summary: dict[str, Any]) -> None:
+    """Write atomically (temporary name, fsync, rename), like a shard; at a URL in one PUT."""
+    if storage.is_url(path):
+        storage.write_bytes(str(path), (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        return
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
@@ -93,14 +98,20 @@ def leaderboard(run_dir: Path | str) -> list[dict[str, Any]]:
     """One row per evaluated prediction name in the run (RUN/eval/<name>/summary.json), best
     field F1 first, then best TEDS."""
     rows = []
-    for path in sorted(Path(run_dir).glob("eval/*/summary.json")):
-        summary = json.loads(path.read_text(encoding="utf-8"))
+    for summary in _summaries(run_dir):
         overall = summary["overall"]
         rows.append({"name": summary["name"], "pages": overall["pages"], "teds": overall["teds"],
                      "teds_s": overall["teds_s"], "ted_acc": overall["ted_acc"], "field_f1": overall["field_f1"],
                      "numeric_ok_rate": overall["numeric_ok_rate"], "cer": overall["cer"],
                      "errors": summary["prediction_errors"]["total"]})
     return sorted(rows, key=lambda r: (-(r["field_f1"] or -1), -(r["teds"] or -1), r["name"]))
+
+
+def _summaries(run_dir: Path | str) -> list[dict[str, Any]]:
+    if not storage.is_url(run_dir):
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(run_dir).glob("eval/*/summary.json"))]
+    fs, root = storage.filesystem(storage.run_root(run_dir))
+    return [json.loads(fs.cat_file(p)) for p in sorted(fs.glob(f"{root}/eval/*/summary.json"))]
 
 
 def _mean(values) -> float | None:
