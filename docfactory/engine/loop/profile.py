@@ -1,0 +1,89 @@
+"""Loop profiles: YAML data (profiles/*.yaml) loaded into a typed model; unknown keys are rejected and
+errors name the file. `--profile` takes a profile name or a path to a YAML file of the same shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from docfactory.engine.executor import ExecutorOptions
+
+PROFILES_DIR = Path(__file__).with_name("profiles")
+
+
+class ProfileError(ValueError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AugmentOptions(_Strict):
+    preset: Annotated[str, Field(description="preset name or 'mix' (each copy draws its preset)")] = "mix"
+    copies: Annotated[int, Field(ge=1)] = 1
+    preset_weights: Annotated[dict[str, float], Field(description="with 'mix': preset -> weight (the initial mix)")] = {}
+    levels: Annotated[list[str], Field(description="crops to cut: line, word")] = ["line", "word"]
+
+
+class LoraSettings(_Strict):
+    r: int = 8
+    alpha: int = 16
+    epochs: Annotated[int, Field(ge=1)] = 8
+
+
+class LoopExecutor(_Strict):
+    kind: str = "local"
+    workers: Annotated[int, Field(ge=1)] = 2
+    address: str | None = None
+
+    def options(self) -> ExecutorOptions:
+        return ExecutorOptions(kind=self.kind, address=self.address)
+
+
+class LoopProfile(_Strict):
+    initial_docs: Annotated[int, Field(ge=1, description="iteration 0's training mix")]
+    budget: Annotated[int, Field(ge=1, description="new documents per later iteration")]
+    eval_docs: Annotated[int, Field(ge=1, description="fixed in-distribution evaluation documents")]
+    holdout_docs: Annotated[int, Field(ge=0, description="fixed template-holdout evaluation documents")]
+    holdout_templates: Annotated[list[str], Field(description="templates never trained on")] = []
+    shard_docs: Annotated[int, Field(ge=1)] = 16
+    augment: AugmentOptions = AugmentOptions()
+    model: Annotated[str, Field(description="registered trainable model")] = "layout"
+    trainer_profile: Annotated[str, Field(description="the model's own profile (e.g. layout's profiles.yaml)")] = "default"
+    trainer_options: Annotated[dict[str, Any], Field(description="dotted model options, like engine train --set")] = {}
+    lora: LoraSettings = LoraSettings()
+    replay_share: Annotated[float, Field(ge=0, lt=1, description="share of earlier pages mixed into a finetune")] = 0.3
+    min_support: Annotated[int, Field(ge=1, description="fewest field comparisons a mined slice needs")] = 20
+    tilt: Annotated[float, Field(ge=0, description="plan weight = 1 + tilt * slice score")] = 4.0
+    executor: LoopExecutor = LoopExecutor()
+
+    def train_options(self) -> dict[str, Any]:
+        """The model's --set options: the profile's, plus LoRA and replay settings."""
+        return {**self.trainer_options, "lora.r": self.lora.r, "lora.alpha": self.lora.alpha,
+                "lora.epochs": self.lora.epochs, "data.replay_share": self.replay_share}
+
+
+def known_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
+
+
+def load_profile(name_or_path: str) -> LoopProfile:
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.exists()):
+        if name_or_path not in known_profiles():
+            raise ProfileError(f"unknown profile {name_or_path!r} (known: {', '.join(known_profiles())}, or a YAML file)")
+        path = PROFILES_DIR / f"{name_or_path}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ProfileError(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    try:
+        return LoopProfile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ProfileError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None

@@ -1,0 +1,227 @@
+"""`engine run`: the closed loop. Iteration 0 generates the training mix and the fixed evaluation
+sets, augments, trains the base model, predicts and evaluates; each later iteration mines the
+previous evaluation, saves a plan, generates `budget` new documents with the plan's weights,
+augments, finetunes (LoRA, new pages + replay share), predicts and evaluates on the same sets.
+
+The fixed evaluation sets are run folders of their own (RUN/evalsets/in_dist and
+RUN/evalsets/holdout): training never reads them, and `engine evaluate` scores every page of a run,
+so each set's evaluation covers exactly that set. in_dist holds new documents of the trained
+templates; holdout only the `holdout_templates`, which no iteration generates for training.
+Mining reads in_dist only: a template the model is never meant to learn is not something more
+training data can fix.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from docfactory.engine.loop import state
+from docfactory.engine.loop.profile import LoopProfile, load_profile
+
+EVAL_SETS = ("in_dist", "holdout")
+STEPS_FIRST = ("eval_sets", "generate", "augment", "train", "predict", "evaluate", "record")
+STEPS_LATER = ("plan", "generate", "augment", "train", "predict", "evaluate", "record")
+
+
+class LoopError(ValueError):
+    pass
+
+
+@dataclass
+class LoopRequest:
+    iterations: int
+    profile: str = "default"
+    strategy: str = "hard"  # hard | uniform
+    budget: int | None = None  # default: the profile's
+    seed: int = 0
+
+
+class Reporter:
+    """Progress callbacks; the CLI's shows a live rich line, the default is silent."""
+
+    def stage(self, iteration: int, step: str, skipped: bool = False) -> None: ...
+
+    def advance(self, done: int, total: int | None) -> None: ...
+
+    def log(self, message: str) -> None: ...
+
+
+def evalset_dir(run_dir: Path, name: str) -> Path:
+    return Path(run_dir) / "evalsets" / name
+
+
+def eval_name(iteration: int) -> str:
+    return f"it{iteration:03d}"
+
+
+def doc_prefix(iteration: int) -> str:
+    return "doc" if iteration == 0 else f"it{iteration:03d}"  # a new doc-id prefix per iteration
+
+
+def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | None = None) -> list[dict]:
+    """Run (or resume) the loop up to `request.iterations`; returns the `iterations` rows."""
+    if request.strategy not in ("hard", "uniform"):
+        raise LoopError(f"unknown strategy {request.strategy!r} (known: hard, uniform)")
+    profile = load_profile(request.profile)
+    run_dir = Path(run_dir).resolve()
+    reporter = reporter or Reporter()
+    loop = _Loop(run_dir, profile, request, reporter)
+    state.init(run_dir, {"profile": profile.model_dump(), "strategy": request.strategy, "budget": loop.budget,
+                         "seed": request.seed})
+    from docfactory.engine.executor import make_executor
+
+    with make_executor(profile.executor.options(), profile.executor.workers) as executor:
+        loop.executor = executor
+        for k in range(request.iterations):
+            loop.iteration(k)
+    return state.iterations(run_dir)
+
+
+class _Loop:
+    def __init__(self, run_dir: Path, profile: LoopProfile, request: LoopRequest, reporter: Reporter):
+        self.run_dir, self.profile, self.request, self.reporter = run_dir, profile, request, reporter
+        self.budget = request.budget or profile.budget
+        self.executor = None
+        from docfactory.templates import TemplateRegistry
+
+        known = TemplateRegistry().names()
+        unknown = sorted(set(profile.holdout_templates) - set(known))
+        if unknown:
+            raise LoopError(f"holdout_templates: unknown template(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        self.train_templates = [t for t in known if t not in profile.holdout_templates]
+
+    def iteration(self, k: int) -> None:
+        done = state.done_steps(self.run_dir)
+        for step in STEPS_FIRST if k == 0 else STEPS_LATER:
+            if (k, step) in done:
+                self.reporter.stage(k, step, skipped=True)
+                continue
+            self.reporter.stage(k, step)
+            started = time.perf_counter()
+            getattr(self, f"_{step}")(k)
+            state.mark_done(self.run_dir, k, step, round(time.perf_counter() - started, 3))
+
+    # -- steps --------------------------------------------------------------------------------
+    def _eval_sets(self, k: int) -> None:
+        p = self.profile
+        self._generate_into(evalset_dir(self.run_dir, "in_dist"), p.eval_docs, self.train_templates, "eval", 0, {})
+        if p.holdout_templates and p.holdout_docs:
+            self._generate_into(evalset_dir(self.run_dir, "holdout"), p.holdout_docs, p.holdout_templates, "holdout", 0, {})
+
+    def _plan(self, k: int) -> None:
+        from docfactory.engine.catalog import open_catalog
+        from docfactory.engine.mining import make_plan, save_plan, weak_slices
+
+        with open_catalog(evalset_dir(self.run_dir, "in_dist"), read_only=True) as catalog:
+            slices = weak_slices(catalog, eval_name(k - 1), min_support=self.profile.min_support)
+        plan = make_plan(slices, k, self.budget, self.request.strategy, self.profile.replay_share, self.profile.tilt)
+        save_plan(self.run_dir, plan)
+        self.reporter.log(f"iteration {k}: {len(slices)} weak slices; plan weights {json.dumps(plan.weights)}")
+
+    def _generate(self, k: int) -> None:
+        n = self.profile.initial_docs if k == 0 else self.budget
+        self._generate_into(self.run_dir, n, self.train_templates, doc_prefix(k), k, self.plan_weights(k))
+
+    def _augment(self, k: int) -> None:
+        from docfactory.engine.augment import AugmentConfig, run_augment
+
+        a = self.profile.augment
+        weights = {key: v for key, v in self.plan_weights(k).items() if key.startswith("augment_")}
+        if a.preset_weights:
+            weights["augment_preset"] = {**a.preset_weights, **weights.get("augment_preset", {})}
+        cfg = AugmentConfig(preset=a.preset, copies=a.copies, seed=self.request.seed, workers=self.profile.executor.workers,
+                            weights=weights, iteration=k, levels=tuple(a.levels))
+        summary = run_augment(self.run_dir, cfg, on_shard=lambda info, pages: self._tick(info.rows), executor=self.executor)
+        _fail_on(summary.failed_shards, "augment")
+
+    def _train(self, k: int) -> None:
+        from docfactory.engine.train_step import TrainRequest, models_dir, run_train
+
+        if (models_dir(self.run_dir, self.profile.model) / eval_name(k) / "done.json").exists():
+            return  # trained, killed before the step was recorded
+        request = TrainRequest(model=self.profile.model, iteration=k, profile=self.profile.trainer_profile,
+                               options=self.profile.train_options(), argv=["engine", "run", str(self.run_dir)])
+        run_train(self.run_dir, request, log=self.reporter.log)
+
+    def _predict(self, k: int) -> None:
+        from docfactory.engine.predict_step import PredictRequest, run_predict
+        from docfactory.engine.train_step import models_dir
+
+        for name in self.eval_sets():
+            request = PredictRequest(model=self.profile.model, out=self.predictions(k, name),
+                                     checkpoint=models_dir(self.run_dir, self.profile.model), iteration=k,
+                                     profile=self.profile.trainer_profile, word_source="pdf")
+            run_predict(evalset_dir(self.run_dir, name), request, on_page=lambda done, total: self.reporter.advance(done, total))
+
+    def _evaluate(self, k: int) -> None:
+        from docfactory.engine.evaluation import evaluate_run
+
+        for name in self.eval_sets():
+            evaluate_run(evalset_dir(self.run_dir, name), self.predictions(k, name), name=eval_name(k))
+
+    def _record(self, k: int) -> None:
+        from docfactory.engine.catalog import open_catalog
+
+        summaries = {name: json.loads((evalset_dir(self.run_dir, name) / "eval" / eval_name(k) / "summary.json").read_text())
+                     for name in self.eval_sets()}
+        with open_catalog(self.run_dir, read_only=True) as catalog:
+            n_new, n_total = catalog.sql(
+                "SELECT count(*) FILTER (WHERE starts_with(doc_id, ?)), count(*) FROM documents WHERE split = 'train'",
+                [doc_prefix(k) + "-"]).fetchone()
+        seconds = {step: s for (i, step), s in state.done_steps(self.run_dir).items() if i == k}
+        overall = {name: _headline(s["overall"]) for name, s in summaries.items()}
+        state.record_iteration(self.run_dir, {
+            "iteration": k, "strategy": self.request.strategy, "n_train": n_new, "n_train_total": n_total,
+            "field_f1": overall["in_dist"]["field_f1"], "teds": overall["in_dist"]["teds"],
+            "holdout_field_f1": overall.get("holdout", {}).get("field_f1"), "holdout_teds": overall.get("holdout", {}).get("teds"),
+            "metrics": overall, "slices": {name: s["slices"] for name, s in summaries.items()},
+            "stage_seconds": seconds, "wall_seconds": round(sum(seconds.values()), 3)})
+
+    # -- helpers ------------------------------------------------------------------------------
+    def eval_sets(self) -> list[str]:
+        return [n for n in EVAL_SETS if (evalset_dir(self.run_dir, n) / "catalog.duckdb").exists()]
+
+    def predictions(self, k: int, name: str) -> Path:
+        return self.run_dir / "loop" / "predictions" / f"{eval_name(k)}-{name}.jsonl"
+
+    def plan_weights(self, k: int) -> dict:
+        if k == 0:
+            return {}
+        return json.loads((self.run_dir / "plans" / f"{eval_name(k)}.json").read_text())["weights"]
+
+    def _generate_into(self, folder: Path, n: int, templates: list[str], prefix: str, k: int, weights: dict) -> None:
+        from docfactory.engine.generate import GenerateConfig, run_generate
+
+        cfg = GenerateConfig(n=n, seed=self.request.seed, templates=templates, workers=self.profile.executor.workers,
+                             shard_docs=self.profile.shard_docs, prefix=prefix, iteration=k, weights=weights)
+        self.reporter.advance(0, n)
+        count = [0]
+
+        def on_shard(info, docs, pages) -> None:
+            count[0] += docs
+            self.reporter.advance(count[0], n)
+
+        summary = run_generate(folder, cfg, on_shard=on_shard, executor=self.executor)
+        if summary.template_errors:
+            raise LoopError("; ".join(summary.template_errors))
+        _fail_on(summary.failed_shards, "generate")
+
+    def _tick(self, rows: int) -> None:
+        self.reporter.advance(rows, None)
+
+
+def _headline(overall: dict) -> dict:
+    keys = ("pages", "field_f1", "field_exact_rate", "teds", "teds_s", "ted_acc", "field_errors", "table_errors")
+    return {key: overall.get(key) for key in keys}
+
+
+def _fail_on(failed: list[str], step: str) -> None:
+    if failed:
+        raise LoopError(f"{step}: {len(failed)} shard task(s) failed (rerun to make them): {failed[0]}")
+
+
+__all__ = ["LoopError", "LoopRequest", "Reporter", "load_profile", "run_loop"]
