@@ -513,6 +513,36 @@ def mine(
     console.print(weights)
 
 
+@app.command("run")
+def run_loop_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Run folder (created; the same command resumes it).")],
+    iterations: Annotated[int, typer.Option("--iterations", help="Loop iterations (0 = the base model).", min=1)] = 3,
+    profile: Annotated[str, typer.Option(help="tiny | default | full, or a profile YAML file.")] = "default",
+    strategy: Annotated[str, typer.Option(help="hard (mined plan) | uniform (the initial mix: the control arm).")] = "hard",
+    budget: Annotated[Optional[int], typer.Option(help="New documents per later iteration (default: the profile's).", min=1)] = None,
+    seed: Annotated[int, typer.Option(help="Run seed.")] = 0,
+) -> None:
+    """The closed loop: generate, augment, train, predict, evaluate; then mine, plan, resynthesize, finetune."""
+    from docfactory.engine.loop.cli import run_command
+
+    run_command(out, iterations, profile, strategy, budget, seed, console, err, fail)
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="A run folder made by engine run.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="HTML file to write (default RUN/report.html).")] = None,
+) -> None:
+    """One self-contained HTML report of a loop run: metrics per iteration and slice, errors, worst pages, plans."""
+    from docfactory.engine.report import write_report
+
+    try:
+        path = write_report(run, out)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Model option key=value (repeatable), e.g. --set train.epochs=3 --set lora.r=16.")]
 
 
