@@ -81,11 +81,11 @@ class _ItemCounter:
             return pattern
         inner = lists[-1]
         rest = pattern[len(inner) + 3:]  # after "<inner>.*."
-        if rest in self.filled.get(inner, set()) or inner not in self.index:
-            self._next(inner)
-        for outer in lists[:-1]:
+        for outer in lists[:-1]:  # outer lists first: starting one resets the lists inside it
             if outer not in self.index:
                 self._next(outer)
+        if inner not in self.index or rest in self.filled[inner]:
+            self._next(inner)
         self.filled[inner].add(rest)
         out, k = [], 0
         for part_index, part in enumerate(parts):
@@ -195,7 +195,8 @@ def assemble_tables(words: list[dict], table_probs: np.ndarray, col_probs: np.nd
             table.body.append([cell])
         else:
             table.body[-1].append(cell)
-    return [table_html(t, words) for t in tables if not t.empty()]
+    # A table is at least two rows of cells: a stray word tagged as a table's start is noise.
+    return [table_html(t, words) for t in tables if len(t.header) + len(t.body) >= 2 and len(t.cells) >= 2]
 
 
 def table_html(table: Table, words: list[dict]) -> str:
@@ -234,7 +235,7 @@ def table_html(table: Table, words: list[dict]) -> str:
             if cell is not None and (r, c) not in covered:
                 attrs = (f' colspan="{cell.colspan}"' if cell.colspan > 1 else "") + \
                         (f' rowspan="{cell.rowspan}"' if cell.rowspan > 1 else "")
-                text = " ".join(words[i]["text"] for i in cell.words)
+                text = " ".join(words[i]["text"] for i in cell.words).replace("\u00a0", " ")  # cells print plain spaces
                 cells_html.append(f"<td{attrs}>{html.escape(text, quote=False)}</td>")
             elif (r, c) not in covered:
                 cells_html.append("<td></td>")

@@ -37,7 +37,7 @@ class ModelOptions(_Strict):
 
 
 class TrainOptions(_Strict):
-    epochs: Annotated[int, Field(ge=1, description="upper bound; early stopping usually ends sooner")] = 40
+    epochs: Annotated[int, Field(ge=1, description="upper bound; early stopping may end sooner")] = 24
     batch_tokens: Annotated[int, Field(ge=256, description="words per batch, padding included (windows packed by length)")] = 1024
     lr: float = 2e-3
     weight_decay: float = 0.01

@@ -198,6 +198,11 @@ class _Loop:
     def run(self, epochs: int, epoch_plan, val_windows, scalars: ScalarLog, checkpoint, log) -> None:
         t = self.cfg.train
         started, at_start = time.perf_counter(), self.elapsed
+        save = checkpoint
+
+        def checkpoint() -> None:  # scalars first: the CSV must hold every step the checkpoint has seen
+            scalars.flush()
+            save()
         while self.epoch < epochs:
             windows, plan = epoch_plan(self.epoch)
             while self.batch < len(plan):

@@ -11,6 +11,7 @@ and prediction, and a table row comes out as one run of words.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from docfactory.train.base import PageInput
@@ -70,8 +71,29 @@ def reading_order(words: Iterable[dict]) -> list[dict]:
     order = sorted(range(len(lines)), key=lambda k: (bands[k][0] + bands[k][1]) / 2)
     out: list[dict] = []
     for n, k in enumerate(order):
-        for w in sorted(lines[k], key=lambda w: w["box"]["x0"]):
+        for w in merge_digit_groups(sorted(lines[k], key=lambda w: w["box"]["x0"])):
             out.append({**w, "vline": n})
+    return out
+
+
+_GROUP_HEAD = re.compile(r"[-+(]?[$£€¥]?\d{1,3}(\u00a0\d{3})*")
+_GROUP_TAIL = re.compile(r"\d{3}([.,]\d+)?\W{0,2}")
+
+
+def merge_digit_groups(line: list[dict]) -> list[dict]:
+    """'227' + '077,76' -> '227\u00a0077,76': a number whose thousands are set off by a (no-break)
+    space is one word, as it is one value; a column gap is wider than half a word's height."""
+    out: list[dict] = []
+    for w in line:
+        prev = out[-1] if out else None
+        if prev is not None and _GROUP_HEAD.fullmatch(prev["text"]) and _GROUP_TAIL.fullmatch(w["text"]) \
+                and w["box"]["x0"] - prev["box"]["x1"] < 0.5 * max(_height(w), _height(prev)):
+            b, c = prev["box"], w["box"]
+            out[-1] = {**prev, "text": prev["text"] + "\u00a0" + w["text"], "conf": min(prev.get("conf", 1.0), w.get("conf", 1.0)),
+                       "box": {"x0": min(b["x0"], c["x0"]), "y0": min(b["y0"], c["y0"]), "x1": max(b["x1"], c["x1"]),
+                               "y1": max(b["y1"], c["y1"])}}
+        else:
+            out.append(w)
     return out
 
 
