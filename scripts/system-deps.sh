@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the project needs at run time: Pango for WeasyPrint, fontconfig and the font
-# families the built-in templates use. Installs only what is missing.
+# families the built-in templates use, Tesseract 5 with English, German and French. Installs only what is missing.
 set -euo pipefail
-packages=(fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core fonts-dejavu-extra fonts-liberation2)
+packages=(fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core fonts-dejavu-extra fonts-liberation2
+          tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra)  # OCR: the layout model's word source, the tesseract baseline
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
