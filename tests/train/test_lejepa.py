@@ -19,6 +19,15 @@ from docfactory.train.lejepa.train import build_model, load_trained
 from docfactory.train.lejepa.transition import template_transition
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models: one torch thread does the same work without two threads spinning on shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def emitted(small_run, tmp_path_factory):
     """The shared small run with pairs and pretrain shards (made once per session for the train tests)."""
@@ -82,12 +91,12 @@ def test_pretraining_lowers_the_loss_without_collapse(pretrained):
 
 
 def test_resume_continues_exactly_where_a_stopped_run_left_off(emitted, pretrained, tmp_path):
-    cfg = CFG.model_copy(update={"steps": 12, "save_every": 4})
+    cfg = CFG.model_copy(update={"steps": 6, "save_every": 3})
     straight = pretrain(emitted, tmp_path / "straight", cfg)
-    stopped = pretrain(emitted, tmp_path / "stopped", cfg, stop_after=5)  # as if killed after step 5's checkpoint
-    assert stopped.steps == 5 and not (tmp_path / "stopped" / "encoder").exists()
+    stopped = pretrain(emitted, tmp_path / "stopped", cfg, stop_after=3)  # as if killed after step 3's checkpoint
+    assert stopped.steps == 3 and not (tmp_path / "stopped" / "encoder").exists()
     resumed = pretrain(emitted, tmp_path / "stopped", cfg)
-    assert resumed.resumed_from == 5 and resumed.steps == 12
+    assert resumed.resumed_from == 3 and resumed.steps == 6 == straight.steps
     a, b = load_trained(tmp_path / "straight").state_dict(), load_trained(tmp_path / "stopped").state_dict()
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
     with pytest.raises(ValueError, match="other settings"):

@@ -28,6 +28,15 @@ TRAIN = dict(steps=8, batch_size=4, grad_accum=1, lr=1e-2, warmup_steps=0, max_l
              tasks=("extract", "table"), log_every=1, save_every=4, max_new_tokens=16, predict_batch_size=4)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models: one torch thread does the same work without two threads spinning on shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def emitted(small_run, tmp_path_factory):
     """The shared small run with pairs and pretrain shards (made once per session for the train tests)."""
@@ -127,9 +136,9 @@ def test_default_lora_targets_per_architecture(bases):
 
 
 def test_killed_training_resumes_exactly(emitted, bases, tmp_path):
-    opts = VlmOptions(base=str(bases["vision-encoder-decoder"]), **(TRAIN | {"steps": 4, "save_every": 2}))
+    opts = VlmOptions(base=str(bases["vision-encoder-decoder"]), **(TRAIN | {"steps": 3, "save_every": 5, "max_pairs": 2}))
     train_vlm(emitted, tmp_path / "straight", opts)
-    train_vlm(emitted, tmp_path / "killed", opts, stop_after=2)
+    train_vlm(emitted, tmp_path / "killed", opts, stop_after=2)  # a checkpoint at the stop, as at a save before a kill
     assert latest_checkpoint(tmp_path / "killed").name == "step-000002" and not (tmp_path / "killed" / "adapter").exists()
     train_vlm(emitted, tmp_path / "killed", opts)
     from safetensors.torch import load_file
