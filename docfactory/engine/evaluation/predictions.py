@@ -19,7 +19,9 @@ from pathlib import Path
 
 from docfactory.evaluate.teds import _find_table  # the metric's own parse: what it cannot find scores 0
 
-KNOWN_KEYS = ("doc_id", "page", "copy", "fields", "tables", "text", "confidence")  # confidence: per-field, from the predictor
+# confidence: per-field, from the predictor; error: the predictor's own failure on this page (e.g.
+# an answer that did not parse) — recorded as a `predictor_error` row, the rest is still scored.
+KNOWN_KEYS = ("doc_id", "page", "copy", "fields", "tables", "text", "confidence", "error")
 TASKS = ("fields", "tables", "text")
 
 PageKey = tuple[str, int, int | None]  # (doc_id, page, copy)
@@ -50,7 +52,7 @@ class PredictionIssue:
     doc_id: str | None
     page: int | None
     copy: int | None
-    error: str  # bad_json | not_object | bad_value | unknown_key | unknown_doc_id | unknown_page |
+    error: str  # bad_json | not_object | bad_value | unknown_key | predictor_error | unknown_doc_id | unknown_page |
     #             unknown_copy | duplicate | unparsable_html | missing_prediction
     reason: str
     scored: bool  # whether the page was still scored
@@ -119,6 +121,8 @@ class _Reader:
                        prediction.key)
             return
         self.seen[prediction.key] = number
+        if obj.get("error"):
+            self.issue(number, "predictor_error", str(obj["error"])[:500], prediction.key, scored=True)
         for key in obj.keys() - set(KNOWN_KEYS):
             self.issue(number, "unknown_key", f"unknown key {key!r} ignored (known: {', '.join(KNOWN_KEYS)})",
                        prediction.key, scored=True)
