@@ -113,14 +113,12 @@ class _Loop:
             self._generate_into(evalset_dir(self.run_dir, "holdout"), p.holdout_docs, p.holdout_templates, "holdout", 0, {})
 
     def _plan(self, k: int) -> None:
-        from docfactory.engine.catalog import open_catalog
-        from docfactory.engine.mining import make_plan, save_plan, weak_slices
+        from docfactory.engine.mining import save_plan
 
-        with open_catalog(evalset_dir(self.run_dir, "in_dist"), read_only=True) as catalog:
-            slices = weak_slices(catalog, eval_name(k - 1), min_support=self.profile.min_support)
-        plan = make_plan(slices, k, self.budget, self.request.strategy, self.profile.replay_share, self.profile.tilt)
+        plan = plan_from(evalset_dir(self.run_dir, "in_dist"), eval_name(k - 1), k, self.budget, self.request.strategy,
+                         self.profile)
         save_plan(self.run_dir, plan)
-        self.reporter.log(f"iteration {k}: {len(slices)} weak slices; plan weights {json.dumps(plan.weights)}")
+        self.reporter.log(f"iteration {k}: {len(plan.weak_slices)} weak slices; plan weights {json.dumps(plan.weights)}")
 
     def _generate(self, k: int) -> None:
         n = self.profile.initial_docs if k == 0 else self.budget
@@ -212,6 +210,16 @@ class _Loop:
 
     def _tick(self, rows: int) -> None:
         self.reporter.advance(rows, None)
+
+
+def plan_from(evalset: Path, name: str, iteration: int, budget: int, strategy: str, profile: LoopProfile):
+    """Mine evaluation `name` of an evaluation set and turn its weak slices into the next plan."""
+    from docfactory.engine.catalog import open_catalog
+    from docfactory.engine.mining import make_plan, weak_slices
+
+    with open_catalog(evalset, read_only=True) as catalog:
+        slices = weak_slices(catalog, name, min_support=profile.min_support)
+    return make_plan(slices, iteration, budget, strategy, profile.replay_share, profile.tilt)
 
 
 def _headline(overall: dict) -> dict:

@@ -1,0 +1,137 @@
+"""The closed loop on the tiny profile (real WeasyPrint, DuckDB, torch): two iterations end to end,
+a planted weak slice tilts the plan, bad profiles are refused, and a loop killed (SIGKILL) while
+writing documents and while training resumes to the same catalog as an uninterrupted one."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from docfactory.engine.catalog import open_catalog
+from docfactory.engine.evaluation import evaluate_run
+from docfactory.engine.evaluation.gold import load_gold
+from docfactory.engine.loop import LoopRequest, ProfileError, load_profile, run_loop
+from docfactory.engine.loop.run import evalset_dir, plan_from
+from docfactory.engine.loop.state import iterations
+
+ENGINE = [sys.executable, "-m", "docfactory.cli"]
+# uniform: the plan does not depend on the trained model, whose weights are not bitwise the same
+# from one process to another (the first training loss differs in the 3rd digit), so the documents
+# of iteration 1 can be compared byte for byte.
+COMMAND = ["run", "--iterations", "2", "--profile", "tiny", "--seed", "3", "--strategy", "uniform"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("loop") / "run"
+    started = time.perf_counter()
+    run_loop(run, LoopRequest(iterations=2, profile="tiny", seed=3, strategy="uniform"))
+    print(f"tiny loop, 2 iterations: {time.perf_counter() - started:.1f}s")
+    return run
+
+
+def _state(run: Path) -> dict:
+    with open_catalog(run, read_only=True) as catalog:
+        shards = catalog.sql("SELECT path, rows, sha256 FROM shards WHERE kind IN ('documents', 'augmented', 'lines') "
+                             "ORDER BY path").fetchall()
+        counts = {kind: catalog.sql(f"SELECT count(*) FROM {kind}").fetchone()[0] for kind in ("documents", "augmented")}
+        steps = catalog.sql("SELECT iteration, step FROM loop_steps ORDER BY ALL").fetchall()
+        n_iterations = catalog.sql("SELECT count(*) FROM iterations").fetchone()[0]
+    return {"shards": shards, "counts": counts, "steps": steps, "iterations": n_iterations}
+
+
+def test_two_iterations_fill_the_iterations_table(tiny_run):
+    rows = iterations(tiny_run)
+    assert [r["iteration"] for r in rows] == [0, 1]
+    assert all(r["strategy"] == "uniform" for r in rows)
+    assert rows[0]["n_train"] > 0 and rows[1]["n_train_total"] > rows[0]["n_train_total"]
+    for r in rows:
+        assert r["field_f1"] is not None and r["holdout_field_f1"] is not None
+        assert {"in_dist", "holdout"} <= set(r["metrics"]) and "template" in r["slices"]["in_dist"]
+        assert {"generate", "augment", "train", "predict", "evaluate"} <= set(r["stage_seconds"])
+    assert "eval_sets" in rows[0]["stage_seconds"] and "plan" in rows[1]["stage_seconds"]
+    assert (tiny_run / "plans" / "it001.json").exists()
+    assert (tiny_run / "models" / "layout" / "it001" / "done.json").exists()
+    with open_catalog(tiny_run, read_only=True) as catalog:
+        prefixes = dict(catalog.sql("SELECT split_part(doc_id, '-', 1), count(*) FROM documents GROUP BY 1").fetchall())
+        templates = {t for (t,) in catalog.sql("SELECT DISTINCT template FROM documents").fetchall()}
+    assert set(prefixes) == {"doc", "it001"}  # a new doc-id prefix per iteration
+    assert "receipt_thermal" not in templates  # the holdout template is never trained on
+    with open_catalog(evalset_dir(tiny_run, "holdout"), read_only=True) as catalog:
+        assert {t for (t,) in catalog.sql("SELECT DISTINCT template FROM documents").fetchall()} == {"receipt_thermal"}
+
+
+def _blank(tree):
+    if isinstance(tree, dict):
+        return {k: _blank(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_blank(v) for v in tree]
+    return "x"
+
+
+def test_a_planted_weak_template_tilts_the_plan_and_uniform_does_not(tiny_run):
+    """Predictions right everywhere but on one template of the fixed set: hard plans for it."""
+    evalset = evalset_dir(tiny_run, "in_dist")
+    with open_catalog(evalset, read_only=True) as catalog:
+        gold = load_gold(catalog)
+        templates = dict(catalog.sql("SELECT DISTINCT doc_id, template FROM documents").fetchall())
+    weak = sorted(templates.values())[0]
+    lines = [json.dumps({"doc_id": p.doc_id, "page": p.page,
+                         "fields": _blank(p.tree) if templates[p.doc_id] == weak else copy.deepcopy(p.tree)})
+             for _, p in sorted(gold.items())]
+    preds = tiny_run / "planted.jsonl"
+    preds.write_text("\n".join(lines) + "\n")
+    evaluate_run(evalset, preds, name="planted")
+    profile = load_profile("tiny")
+    hard = plan_from(evalset, "planted", 1, 8, "hard", profile)
+    uniform = plan_from(evalset, "planted", 1, 8, "uniform", profile)
+    assert uniform.weights == {}
+    assert hard.weights != uniform.weights
+    assert max(hard.weights["template"], key=hard.weights["template"].get) == weak
+
+
+def test_profiles_are_typed_data(tmp_path):
+    assert load_profile("tiny").min_support >= 1 and load_profile("default").budget > 0 and load_profile("full")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("initial_docs: 4\nbudget: 2\neval_docs: 2\nholdout_docs: 0\nbudgett: 3\n")
+    with pytest.raises(ProfileError, match=r"bad\.yaml: budgett"):
+        load_profile(str(bad))
+    with pytest.raises(ProfileError, match="known: default, full, tiny"):
+        load_profile("huge")
+
+
+def _kill_when(run: Path, marker, timeout: float = 120) -> None:
+    """Start the loop in a subprocess and SIGKILL it as soon as `marker(run)` holds."""
+    proc = subprocess.Popen([*ENGINE, *COMMAND, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if marker(run):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the loop ended before the kill point"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the command and its worker processes, like kill -9 of a session
+        proc.wait()
+
+
+def test_resume_after_kills_gives_the_same_catalog(tiny_run, tmp_path):
+    run = tmp_path / "killed"
+    _kill_when(run, lambda r: (r / "shards" / "documents" / "it000" / "part-00000.parquet").exists())
+    _kill_when(run, lambda r: (r / "models" / "layout" / "it000" / "checkpoint.pt").exists())
+    done = subprocess.run([*ENGINE, *COMMAND, "--out", str(run)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _state(run) == _state(tiny_run)
+    # The same command with other settings is refused rather than mixed in.
+    other = subprocess.run([*ENGINE, *COMMAND, "--out", str(run), "--budget", "9"], capture_output=True, text=True)
+    assert other.returncode == 1 and "other settings" in other.stdout + other.stderr
