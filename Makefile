@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/engine generate --n $(N) --out $(RUN) --seed 0
-	$(VENV)/bin/engine query $(RUN) "SELECT template, kind, count(*) AS pages, round(avg(len(fields)), 1) AS fields_per_page FROM documents GROUP BY ALL ORDER BY template"
+	$(VENV)/bin/engine run --iterations 3 --out $(RUN) --profile default --seed 0
+	$(VENV)/bin/engine query $(RUN) "SELECT iteration, strategy, n_train, n_train_total, round(field_f1, 3) AS field_f1, round(teds, 3) AS teds, round(holdout_field_f1, 3) AS holdout_f1, round(wall_seconds) AS seconds FROM iterations ORDER BY iteration"
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
