@@ -18,11 +18,12 @@ from docfactory.engine.catalog import open_catalog
 from docfactory.engine.emit import EmitConfig, run_emit
 from docfactory.engine.evaluation import evaluate_run, leaderboard
 from docfactory.engine.evaluation.gold import load_gold
+from docfactory.engine.evaluation.scoring import ScoringOptions
 from docfactory.engine.generate import GenerateConfig, run_generate
 
 
 def make_run(run, predictions: Path) -> dict[str, str]:
-    cfg = GenerateConfig(n=4, seed=3, shard_docs=2, workers=1, templates=["receipt_shop", "invoice_modern"])
+    cfg = GenerateConfig(n=2, seed=3, shard_docs=1, workers=1, templates=["receipt_shop", "invoice_modern"])
     assert run_generate(run, cfg).failed_shards == []
     assert run_augment(run, AugmentConfig(preset="mild", workers=1)).failed_shards == []
     assert run_emit(run, EmitConfig(workers=1)).failed_shards == []
@@ -31,7 +32,7 @@ def make_run(run, predictions: Path) -> dict[str, str]:
     predictions.write_text("".join(json.dumps({"doc_id": g.doc_id, "page": g.page, "fields": g.tree,
                                                "tables": [t.html for t in g.tables], "text": g.text}) + "\n"
                                    for g in gold.values()), encoding="utf-8")
-    evaluate_run(run, predictions, name="perfect")
+    evaluate_run(run, predictions, name="perfect", options=ScoringOptions(workers=0))  # TEDS in this process
     with open_catalog(run, read_only=True) as catalog:
         return {path: info.sha256 for path, info in catalog.listed().items()}
 
@@ -43,13 +44,13 @@ def test_a_run_at_a_url_has_the_same_bytes_and_a_working_catalog(tmp_path):
     fs = fsspec.filesystem("memory")
     assert fs.exists(f"{url}/catalog.duckdb") and not list((tmp_path / "local").glob("**/.tmp-*"))
     with open_catalog(url, read_only=True) as catalog:
-        assert catalog.sql("SELECT count(DISTINCT doc_id) FROM documents").fetchone()[0] == 4
-        assert catalog.sql("SELECT count(*) FROM augmented").fetchone()[0] == 4
+        assert catalog.sql("SELECT count(DISTINCT doc_id) FROM documents").fetchone()[0] == 2
+        assert catalog.sql("SELECT count(*) FROM augmented").fetchone()[0] == 2
         paths = catalog.shard_paths("pairs")
-        assert catalog.sql("SELECT min(field_f1), count(*) FROM doc_scores").fetchone() == (1.0, 4)
-        assert catalog.sql("SELECT count(*) FROM slices").fetchone()[0] == 8  # clean + augmented pages
+        assert catalog.sql("SELECT min(field_f1), count(*) FROM doc_scores").fetchone() == (1.0, 2)
+        assert catalog.sql("SELECT count(*) FROM slices").fetchone()[0] == 4  # clean + augmented pages
     assert [row["field_f1"] for row in leaderboard(url)] == [1.0]
-    assert json.loads(fs.cat_file(f"{url}/eval/perfect/summary.json"))["overall"]["pages"] == 4
+    assert json.loads(fs.cat_file(f"{url}/eval/perfect/summary.json"))["overall"]["pages"] == 2
     assert all(p.startswith(f"{url}/shards/pairs/") for p in paths)
     assert storage.read_table(url, "shards/pairs/it000/part-00000.parquet").num_rows > 0
 
@@ -57,8 +58,8 @@ def test_a_run_at_a_url_has_the_same_bytes_and_a_working_catalog(tmp_path):
     fs.copy(url, moved, recursive=True)
     fs.rm(url, recursive=True)
     with open_catalog(moved, read_only=True) as catalog:  # views are rebuilt over the new URLs
-        assert catalog.sql("SELECT count(*) FROM documents").fetchone()[0] == 4
-        assert catalog.sql("SELECT count(*) FROM pretrain").fetchone()[0] == 4
+        assert catalog.sql("SELECT count(*) FROM documents").fetchone()[0] == 2
+        assert catalog.sql("SELECT count(*) FROM pretrain").fetchone()[0] == 2
     fs.rm(moved.rsplit("/elsewhere", 1)[0], recursive=True)
 
 
