@@ -135,3 +135,17 @@ def test_resume_after_kills_gives_the_same_catalog(tiny_run, tmp_path):
     # The same command with other settings is refused rather than mixed in.
     other = subprocess.run([*ENGINE, *COMMAND, "--out", str(run), "--budget", "9"], capture_output=True, text=True)
     assert other.returncode == 1 and "other settings" in other.stdout + other.stderr
+
+
+def test_report_is_self_contained_and_has_every_section(tiny_run):
+    from typer.testing import CliRunner
+
+    from docfactory.cli import app
+
+    result = CliRunner().invoke(app, ["report", str(tiny_run)])
+    assert result.exit_code == 0, result.output
+    html = (tiny_run / "report.html").read_text()
+    for section in ("id='metrics'", "id='errors'", "id='heatmap'", "id='worst'", "id='plans'", "<svg",
+                    "data:image/png;base64,"):
+        assert section in html
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from a server
