@@ -7,13 +7,12 @@ A document that fails any stage becomes a `Rejection` with its reason; the batch
 from __future__ import annotations
 
 import json
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import MutableMapping, Sequence
 
 import pymupdf
 
+from docfactory.timing import timed
 from docfactory import __version__
 from docfactory.generators.content import pattern_of
 from docfactory.generators.document import BuiltContent, ContentRejected, build_content, font_css, render_html
@@ -44,14 +43,6 @@ class _Prepared:
     pages: list[PageLayout]
 
 
-@contextmanager
-def _timed(times: MutableMapping[str, float] | None, stage: str):
-    start = time.perf_counter()
-    yield
-    if times is not None:
-        times[stage] = times.get(stage, 0.0) + time.perf_counter() - start
-
-
 def generate_pages(specs: Sequence[DocSpec], registry: TemplateRegistry,
                    times: MutableMapping[str, float] | None = None) -> tuple[list[PageRecord], list[Rejection]]:
     """Build, render, label and verify documents. Records come in spec order.
@@ -64,7 +55,7 @@ def generate_pages(specs: Sequence[DocSpec], registry: TemplateRegistry,
             stage = "template" if isinstance(exc, TemplateError) else "content"
             rejected.append(Rejection(spec.doc_id, spec.template, stage, str(exc)))
             continue
-        with _timed(times, "write_pdf"):
+        with timed(times, "write_pdf"):
             # One PDF per document, so its bytes (and the page image) never depend on which other
             # documents share a batch. With Debian's libharfbuzz-subset0 WeasyPrint subsets fonts
             # with HarfBuzz (~20 ms a page) instead of fontTools (~350 ms). The PDF is only read
@@ -81,13 +72,13 @@ def generate_pages(specs: Sequence[DocSpec], registry: TemplateRegistry,
 
 def _prepare(spec: DocSpec, registry: TemplateRegistry, times=None) -> _Prepared:
     template = registry.get(spec.template)
-    with _timed(times, "content"):
+    with timed(times, "content"):
         content = build_content(spec, template)
-    with _timed(times, "jinja"):
+    with timed(times, "jinja"):
         html = render_html(spec, template, content)
-    with _timed(times, "layout"):
+    with timed(times, "layout"):
         document = layout(html, [template.css, font_css(spec.knobs.font)])
-    with _timed(times, "labels"):
+    with timed(times, "labels"):
         pages = read_labels(document)
         check_field_coverage(template, content, pages, html)
     return _Prepared(spec, template, content, document, pages)
@@ -129,11 +120,11 @@ def _finish(p: _Prepared, pdf_pages: list, times=None) -> list[PageRecord] | Rej
     scale = dpi / CSS_PX_PER_INCH
     texts, images = [], []
     for page in pdf_pages:
-        with _timed(times, "pdf_text"):
+        with timed(times, "pdf_text"):
             texts.append(read_text(page, dpi))
-        with _timed(times, "raster_png"):
+        with timed(times, "raster_png"):
             images.append(render_png(page, dpi))
-    with _timed(times, "verify"):
+    with timed(times, "verify"):
         return _verify_and_record(p, texts, images, scale)
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping, MutableMapping
@@ -27,6 +25,7 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from docfactory.timing import timed
 from docfactory.generators.augment import boxes
 from docfactory.generators.augment.crops import LEVELS, crop_rows
 from docfactory.generators.augment.legibility import GateOptions, Legibility, measure
@@ -183,35 +182,27 @@ class AugmentResult:
     preset: str  # the preset this copy used (a mix draws one per copy)
 
 
-@contextmanager
-def _timed(times: MutableMapping[str, float] | None, stage: str):
-    start = time.perf_counter()
-    yield
-    if times is not None:
-        times[stage] = times.get(stage, 0.0) + time.perf_counter() - start
-
-
 def augment_page(row: Mapping[str, Any], copy: int, settings: AugmentSettings,
                  times: MutableMapping[str, float] | None = None) -> AugmentResult:
     """One augmented copy of a `documents` row (a dict shaped like the documents schema).
     `times`, if given, accumulates seconds per stage (for benchmarks/augment.py)."""
-    with _timed(times, "plan"):
+    with timed(times, "plan"):
         plan = plan_sample(row, copy, settings)
-    with _timed(times, "decode"):
+    with timed(times, "decode"):
         clean = decode_rgb(row["image"])
     if plan.transforms:
-        with _timed(times, "transform"):
+        with timed(times, "transform"):
             image, points = apply_plan(clean, boxes.corners(row), plan)
-        with _timed(times, "encode"):
+        with timed(times, "encode"):
             data, fmt = encode(image, plan)
-        with _timed(times, "decode"):
+        with timed(times, "decode"):
             image = decode_rgb(data)  # measure and crop the pixels the record stores
     else:
         image, points, data, fmt = clean, boxes.corners(row), row["image"], "png"
     height, width = image.shape[:2]
-    with _timed(times, "boxes"):
+    with timed(times, "boxes"):
         page = boxes.place(row, points, width, height)
-    with _timed(times, "legibility"):
+    with timed(times, "legibility"):
         legibility = measure(cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY), cv2.cvtColor(image, cv2.COLOR_RGB2GRAY),
                              row["words"], page["words"], settings.gate)
     meta = {"doc_id": row["doc_id"], "page": row["page"], "copy": copy, "preset": plan.preset,
@@ -219,7 +210,7 @@ def augment_page(row: Mapping[str, Any], copy: int, settings: AugmentSettings,
     if not legibility.legible and settings.gate.mode == "reject":
         return AugmentResult(None, [], legibility, 0, plan.preset)
     crop_meta = {**meta, "template": row["template"], "split": row["split"], "font": row["knobs"]["font"]}
-    with _timed(times, "crops"):
+    with timed(times, "crops"):
         crops, skipped = crop_rows(image, page, crop_meta, settings.levels)
     out = {**meta, "template": row["template"], "split": row["split"], "knobs": row["knobs"],
            "ground_truth": row["ground_truth"], "seed": plan.seed, "params": plan.to_json(),
