@@ -106,3 +106,19 @@ def test_bad_images_are_a_clear_error(tmp_path):
     result = run_predict(None, PredictRequest(model="tesseract", out=tmp_path / "p.jsonl", images=folder))
     assert result.pages == 1
     assert json.loads((tmp_path / "p.jsonl").read_text())["doc_id"] == "good"
+
+
+def test_cli_predict_writes_the_file_and_names_errors(run, tmp_path):
+    from typer.testing import CliRunner
+
+    from docfactory.cli import app
+
+    script = tmp_path / "model.py"
+    script.write_text(ECHO.replace("{bad}", "no"))
+    out = tmp_path / "cli.jsonl"
+    result = CliRunner().invoke(app, ["predict", str(run), "--model", "command", "--split", "all", "--limit", "2",
+                                      "--predict-cmd", f"{sys.executable} {script}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "predicted 2 pages with command" in result.output and len(out.read_text().splitlines()) == 2
+    result = CliRunner().invoke(app, ["predict", str(run), "--model", "nope", "--out", str(out)])
+    assert result.exit_code == 1 and "unknown model 'nope'" in result.output
