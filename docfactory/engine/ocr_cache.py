@@ -7,8 +7,10 @@ killed step loses at most one buffer of OCR work and a rerun reads the rest from
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 
 from docfactory.engine.catalog import open_catalog
@@ -24,8 +26,7 @@ class ShardOcrCache:
         self.entries: dict[str, list[dict]] = {}
         self.pending: list[dict] = []
         self.hits = self.misses = 0
-        with open_catalog(self.run_dir, read_only=True) as catalog:
-            paths = sorted(catalog.listed(KIND))
+        paths = _retry(lambda: _listed(self.run_dir))
         for path in paths:
             for row in pq.read_table(self.run_dir / path, columns=["key", "words"]).to_pylist():
                 self.entries[row["key"]] = row["words"]
@@ -49,6 +50,9 @@ class ShardOcrCache:
     def flush(self) -> None:
         if not self.pending:
             return
+        _retry(self._write)
+
+    def _write(self) -> None:
         with open_catalog(self.run_dir) as catalog:
             taken = set(catalog.listed(KIND))
             index = len(taken)
@@ -67,3 +71,19 @@ class ShardOcrCache:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _listed(run_dir: Path) -> list[str]:
+    with open_catalog(run_dir, read_only=True) as catalog:
+        return sorted(catalog.listed(KIND))
+
+
+def _retry(action, attempts: int = 60, wait_s: float = 0.5):
+    """Another step (an evaluation, a second predict) may hold the catalog's lock for a moment."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except duckdb.IOException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(wait_s)
