@@ -122,3 +122,41 @@ def test_cli_predict_writes_the_file_and_names_errors(run, tmp_path):
     assert "predicted 2 pages with command" in result.output and len(out.read_text().splitlines()) == 2
     result = CliRunner().invoke(app, ["predict", str(run), "--model", "nope", "--out", str(out)])
     assert result.exit_code == 1 and "unknown model 'nope'" in result.output
+
+
+class _KwTrainer:
+    """A trainer that reads the run itself (as `vlm` does): train(run_dir, out_dir, **options)."""
+
+    seen: dict = {}
+
+    def __init__(self, **options):
+        self.options = options
+
+    def train(self, run_dir, out_dir, **options):
+        _KwTrainer.seen = {"init": self.options, "train": options, "out": out_dir}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return out_dir
+
+
+class _KwPredictor:
+    def __init__(self, checkpoint, **options):
+        self.checkpoint, self.options = checkpoint, options
+
+    def predict(self, pages):
+        for page in pages:
+            yield {"doc_id": page.doc_id, "page": page.page, "text": str(self.checkpoint.name), "fields": self.options}
+
+
+def test_engine_dispatches_through_the_registry_by_signature(run, tmp_path):
+    from docfactory.engine.train_step import TrainRequest, run_train
+    from docfactory.train.registry import ModelEntry, register_model
+
+    register_model(ModelEntry("kw-test", "test double", predictor=_KwPredictor, trainer=_KwTrainer))
+    out = run_train(run, TrainRequest(model="kw-test", options={"base": "/models/x", "steps": 3}, argv=["engine"]))
+    assert out == run / "models" / "kw-test" / "it000"
+    assert _KwTrainer.seen["init"] == {}
+    assert _KwTrainer.seen["train"] == {"base": "/models/x", "steps": 3, "argv": ["engine"], "resume": True}
+    preds = tmp_path / "kw.jsonl"
+    run_predict(run, PredictRequest(model="kw-test", out=preds, limit=1, splits=None, options={"max_new_tokens": 8}))
+    row = json.loads(preds.read_text())
+    assert row["text"] == "it000" and row["fields"] == {"max_new_tokens": 8}

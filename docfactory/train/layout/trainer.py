@@ -87,8 +87,15 @@ class LayoutTrainer:
         source = "auto" if cfg.data.word_source == "pdf" and any(p.words is None for p in train_pages) else cfg.data.word_source
         self.log(f"words for {len(train_pages)} training and {len(val_pages)} validation pages ({source}); "
                  f"{torch.get_num_threads()} torch threads")
-        train_words = page_words(train_pages, source, settings, ocr_cache, cfg.ocr.workers)
-        val_words = page_words(val_pages, source, settings, ocr_cache, cfg.ocr.workers)
+        read = [0]
+
+        def ocr_progress(_index: int, _seconds: float) -> None:
+            read[0] += 1
+            if read[0] % 25 == 0:
+                self.log(f"OCR: {read[0]} pages read (the rest come from the run's ocr cache or are still to read)")
+
+        train_words = page_words(train_pages, source, settings, ocr_cache, cfg.ocr.workers, on_page=ocr_progress)
+        val_words = page_words(val_pages, source, settings, ocr_cache, cfg.ocr.workers, on_page=ocr_progress)
 
         if iteration == 0:
             tokenizer = train_tokenizer((w["text"] for ws in train_words for w in ws), cfg.model.vocab_size)
