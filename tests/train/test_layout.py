@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from safetensors.torch import load_file
 
 from docfactory.engine.evaluation import evaluate_run
 from docfactory.engine.generate import GenerateConfig, run_generate
@@ -189,8 +190,9 @@ def test_lora_adapters_save_load_merge_and_change_predictions(trained, run, page
 def test_killed_training_resumes_from_its_checkpoint(small_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(small_run[0], run)
-    command = [sys.executable, "-m", "docfactory", "train", str(run), "--profile", "tiny",
-               "--set", "train.checkpoint_every=2", "--set", "train.patience=50", "--set", "train.epochs=4"]
+    settings = {"train.checkpoint_every": 2, "train.patience": 50, "train.epochs": 4, "train.threads": 1}
+    command = [sys.executable, "-m", "docfactory", "train", str(run), "--profile", "tiny"]
+    command += [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     checkpoint = run / "models" / "layout" / "it000" / "checkpoint.pt"
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
@@ -216,6 +218,14 @@ def test_killed_training_resumes_from_its_checkpoint(small_run, tmp_path):
     steps = [s["step"] for s in read_scalars(checkpoint.parent) if s["tag"] == "train/loss"]
     assert steps == list(range(1, done["steps"] + 1))  # no step logged twice, none missing
 
+    # The resumed model is the model an uninterrupted training makes, bit for bit.
+    whole = tmp_path / "whole"
+    shutil.copytree(small_run[0], whole)
+    run_train(whole, TrainRequest(model="layout", profile="tiny", options=settings), log=QUIET)
+    resumed = load_file(str(checkpoint.parent / "model" / "model.safetensors"))
+    uninterrupted = load_file(str(whole / "models" / "layout" / "it000" / "model" / "model.safetensors"))
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in uninterrupted)
+
 
 def test_unknown_model_and_missing_checkpoint_are_clear_errors(run, tmp_path):
     from docfactory.engine.predict_step import PredictStepError
@@ -226,3 +236,12 @@ def test_unknown_model_and_missing_checkpoint_are_clear_errors(run, tmp_path):
     empty.mkdir()
     with pytest.raises(PredictStepError, match="no trained layout model"):
         run_predict(run, PredictRequest(model="layout", out=tmp_path / "p.jsonl", checkpoint=empty, profile="tiny"))
+
+
+def test_tokenizer_vocabulary_is_the_same_every_time(pages):
+    from docfactory.train.layout.tokenizer import train_tokenizer, word_pieces
+
+    words = [w["text"] for p in pages for w in p.words]
+    first, second = train_tokenizer(words, 800), train_tokenizer(words, 800)
+    assert first.to_str() == second.to_str() and first.get_vocab_size() == 800
+    assert all(ids for ids in word_pieces(first, words[:50]))

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from tokenizers import Tokenizer
 
 from docfactory.train.base import PageInput
 from docfactory.train.layout import lora
@@ -98,7 +99,10 @@ class LayoutTrainer:
         val_words = page_words(val_pages, source, settings, ocr_cache, cfg.ocr.workers, on_page=ocr_progress)
 
         if iteration == 0:
-            tokenizer = train_tokenizer((w["text"] for ws in train_words for w in ws), cfg.model.vocab_size)
+            if state is not None:  # the vocabulary the checkpoint's weights were trained with
+                tokenizer = Tokenizer.from_str(state["tokenizer"])
+            else:
+                tokenizer = train_tokenizer((w["text"] for ws in train_words for w in ws), cfg.model.vocab_size)
             tagset = build_tagset(train_pages, cfg.model.max_cols)
             clean = [p for p in train_pages if p.words is not None]
             separators = learn_separators(clean, page_words(clean, "pdf", settings), cfg.data.min_overlap)
