@@ -395,6 +395,8 @@ def evaluate(
     name: Annotated[Optional[str], typer.Option("--name", help="Evaluation name (default: the file's stem); "
                                                 "evaluating a name again replaces its rows.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed or missing prediction; write nothing.")] = False,
+    split: Annotated[Optional[list[str]], typer.Option("--split", help="Score only these splits' pages (repeatable), "
+                     "e.g. the split you predicted; default: every page.")] = None,
     workers: Annotated[int, typer.Option(help="TEDS worker processes.", min=1)] = 1,
     table_timeout: Annotated[float, typer.Option("--table-timeout", help="Seconds per table before it becomes an error row.", min=0.1)] = 30.0,
     executor: ExecutorOpt = "local",
@@ -408,7 +410,7 @@ def evaluate(
 
     try:
         options = ScoringOptions(workers, table_timeout, executor=_executor(ctx, executor, ray_address, workers))
-        result = evaluate_run(run, predictions, name=name, strict=strict, options=options)
+        result = evaluate_run(run, predictions, name=name, strict=strict, options=options, splits=split)
     except PredictionsError as exc:
         fail(f"{exc}\n(--strict: nothing was written or listed)")
     except (FileNotFoundError, ValueError, duckdb.Error) as exc:  # duckdb.Error: e.g. the catalog is locked

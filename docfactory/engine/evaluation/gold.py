@@ -92,7 +92,7 @@ SELECT doc_id, page, n_pages, template, kind, knobs.locale AS locale,
        [{'name': t.name, 'html': t.html, 'n_rows': t.n_rows, 'n_cols': t.n_cols, 'has_spans': t.has_spans}
         FOR t IN tables] AS tables,
        [l.text FOR l IN lines] AS lines
-FROM documents ORDER BY doc_id, page
+FROM documents /*WHERE*/ ORDER BY doc_id, page
 """
 
 
@@ -102,11 +102,16 @@ def has_view(catalog: Catalog, name: str, columns: tuple[str, ...] = ()) -> bool
     return bool(found) and set(columns) <= found
 
 
-def load_gold(catalog: Catalog) -> dict[tuple[str, int], GoldPage]:
-    """Every documents page's gold, keyed by (doc_id, page)."""
+def load_gold(catalog: Catalog, splits: list[str] | None = None) -> dict[tuple[str, int], GoldPage]:
+    """Every documents page's gold (only those of `splits`, when given), keyed by (doc_id, page)."""
     if not has_view(catalog, "documents"):
         raise FileNotFoundError(f"{catalog.run_dir}: no documents in this run (nothing to evaluate against)")
-    rows = catalog.sql(_GOLD_SQL).fetchall()
+    if splits:
+        rows = catalog.sql(_GOLD_SQL.replace("/*WHERE*/", "WHERE list_contains(?, split)"), [list(splits)]).fetchall()
+        if not rows:
+            raise ValueError(f"{catalog.run_dir}: no pages in split(s) {', '.join(splits)}")
+    else:
+        rows = catalog.sql(_GOLD_SQL).fetchall()
     types: dict[str, dict[str, str]] = {}
     for doc_id, _, _, _, _, _, fields, _, _ in rows:
         types.setdefault(doc_id, {}).update({pattern_of(f["name"]): f["type"] for f in fields})

@@ -53,17 +53,18 @@ def check_name(name: str) -> str:
 
 
 def evaluate_run(run_dir: Path | str, predictions: Path | str, name: str | None = None, strict: bool = False,
-                 options: ScoringOptions | None = None) -> EvaluationResult:
+                 options: ScoringOptions | None = None, splits: list[str] | None = None) -> EvaluationResult:
     """Score ``predictions`` (JSONL) against the run's documents under ``name`` (default: the
-    file's stem). Raises PredictionsError (strict), FileNotFoundError, ValueError (bad name)."""
+    file's stem); with ``splits``, only those splits' pages are gold (the rest need no prediction).
+    Raises PredictionsError (strict), FileNotFoundError, ValueError (bad name or split)."""
     started = time.perf_counter()
     run_dir, predictions = storage.run_root(run_dir), Path(predictions)  # the run: a folder or an fsspec URL
     name = check_name(name or predictions.stem)
     if not predictions.is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
     with open_catalog(run_dir, read_only=True) as catalog:
-        gold = load_gold(catalog)
-        copies = load_copies(catalog)
+        gold = load_gold(catalog, splits)
+        copies = {k: v for k, v in load_copies(catalog).items() if (k[0], k[1]) in gold}
     read = read_predictions(predictions, set(gold), set(copies), strict=strict)
     missing = {(i.doc_id, i.page, i.copy): i.error for i in read.issues if i.error == "missing_prediction"}
     results = score_pages(name, read.predictions, gold, read.tasks, options or ScoringOptions(), missing)
