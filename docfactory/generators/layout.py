@@ -14,18 +14,7 @@ from weasyprint.formatting_structure import boxes as wp
 from weasyprint.text.fonts import FontConfiguration
 
 from docfactory.field_types import normalize_text
-from docfactory.records import Box
-
-
-@dataclass
-class CellLayout:
-    row: int
-    col: int
-    rowspan: int
-    colspan: int
-    text: str
-    header: bool
-    box: Box
+from docfactory.records import Box, TableCell
 
 
 @dataclass
@@ -33,7 +22,7 @@ class PageLayout:
     width: float
     height: float
     fields: dict[str, list[Box]] = field(default_factory=dict)  # one box per line fragment
-    tables: dict[str, list[CellLayout]] = field(default_factory=dict)
+    tables: dict[str, list[TableCell]] = field(default_factory=dict)  # boxes in CSS px here
 
 
 @lru_cache(maxsize=64)
@@ -145,7 +134,7 @@ def _read_table(table_box, name: str, out: PageLayout, grids: dict) -> None:
                     continue
                 r, c, header = grid[id(cell.element)]
                 x, y = cell.border_box_x(), cell.border_box_y()
-                cells.append(CellLayout(
+                cells.append(TableCell(
                     row=r, col=c, rowspan=_span(cell.element, "rowspan"), colspan=_span(cell.element, "colspan"),
                     text=normalize_text("".join(cell.element.itertext())), header=header,
                     box=Box(x, y, x + cell.border_width(), y + cell.border_height()),

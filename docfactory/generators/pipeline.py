@@ -6,6 +6,7 @@ A document that fails any stage becomes a `Rejection` with its reason; the batch
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import MutableMapping, Sequence
@@ -153,7 +154,7 @@ def _verify_and_record(p: _Prepared, texts, images, scale: float) -> list[PageRe
                 if found != c.text:
                     return Rejection(p.spec.doc_id, p.spec.template, "verify",
                                      f"table {name} cell ({c.row},{c.col}): label {c.text!r} but the PDF has {found!r}")
-                out_cells.append(TableCell(c.row, c.col, c.rowspan, c.colspan, c.text, c.header, box))
+                out_cells.append(dataclasses.replace(c, box=box))
             tables.append(table_label(name, out_cells))
         page_tables.append(tables)
     return _records(p, images, texts, page_fields, page_tables)
