@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol, TypeVar
 
 
 @dataclass
@@ -42,3 +42,19 @@ class Trainer(Protocol):
     def train(self, run_dir: Path, out_dir: Path, **options: Any) -> Path:
         """Train on the run's training split; returns the checkpoint directory."""
         ...
+
+
+T = TypeVar("T")
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last may be shorter): predictors OCR and run the model
+    per chunk, so memory stays bounded and progress steady on long page streams."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -4,13 +4,11 @@ A/B transition (A leaves the encoder untouched; B moves it much less than the ad
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 import torch
 
 from docfactory.engine.catalog import open_catalog
-from docfactory.engine.emit import EmitConfig, run_emit
 from docfactory.train import get_model
 from docfactory.train.lejepa import make_config, pretrain, sigreg
 from docfactory.train.lejepa.probe import compare
@@ -18,26 +16,8 @@ from docfactory.train.lejepa.sigreg import directions, knots
 from docfactory.train.lejepa.train import build_model, load_trained
 from docfactory.train.lejepa.transition import template_transition
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one torch thread does the same work without two threads spinning on shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def emitted(small_run, tmp_path_factory):
-    """The shared small run with pairs and pretrain shards (made once per session for the train tests)."""
-    run = tmp_path_factory.getbasetemp() / "train_emitted"
-    if not (run / ".emitted").exists():
-        shutil.rmtree(run, ignore_errors=True)
-        shutil.copytree(small_run[0], run)
-        run_emit(run, EmitConfig(workers=1))
-        (run / ".emitted").touch()
-    return run
 
 
 CFG = make_config("tiny", split="all", steps=30, log_every=5, save_every=10)

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 import torch
 
 from docfactory.engine.catalog import open_catalog
-from docfactory.engine.emit import EmitConfig, run_emit
 from docfactory.train import PageInput, get_model
 from docfactory.train.lejepa import load_trained, make_config, pretrain
 from docfactory.train.vlm.arch import check_local, default_targets, init_vision_from, load_model, load_processing
@@ -23,30 +21,12 @@ from docfactory.train.vlm.predict import parse_fields, parse_table
 from docfactory.train.vlm.tiny import build_tiny, pair_texts
 from docfactory.train.vlm.train import latest_checkpoint, train_vlm
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ARCHS = ["vision-encoder-decoder", "idefics3"]
 TRAIN = dict(steps=8, batch_size=4, grad_accum=1, lr=1e-2, warmup_steps=0, max_length=160, lora_r=8, max_pairs=4,
              tasks=("extract", "table"), log_every=1, save_every=4, max_new_tokens=16, predict_batch_size=4)
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one torch thread does the same work without two threads spinning on shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def emitted(small_run, tmp_path_factory):
-    """The shared small run with pairs and pretrain shards (made once per session for the train tests)."""
-    run = tmp_path_factory.getbasetemp() / "train_emitted"
-    if not (run / ".emitted").exists():
-        shutil.rmtree(run, ignore_errors=True)
-        shutil.copytree(small_run[0], run)
-        run_emit(run, EmitConfig(workers=1))
-        (run / ".emitted").touch()
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Iterable, Iterator
 
 import torch
 
-from docfactory.train.base import PageInput
+from docfactory.train.base import PageInput, chunked
 from docfactory.train.layout import lora
 from docfactory.train.layout.assemble import assemble
 from docfactory.train.layout.config import cpu_threads, load_config
@@ -43,13 +43,7 @@ class LayoutPredictor:
         self.model.eval()
 
     def predict(self, pages: Iterable[PageInput]) -> Iterator[dict]:
-        chunk: list[PageInput] = []
-        for page in pages:
-            chunk.append(page)
-            if len(chunk) == CHUNK:
-                yield from self._chunk(chunk)
-                chunk = []
-        if chunk:
+        for chunk in chunked(pages, CHUNK):
             yield from self._chunk(chunk)
 
     def _chunk(self, pages: list[PageInput]) -> Iterator[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from docfactory.train.base import PageInput
+from docfactory.train.base import PageInput, chunked
 from docfactory.train.layout.assemble import unflatten
 from docfactory.train.layout.words import page_words
 from docfactory.train.ocr import OcrSettings
@@ -22,13 +22,7 @@ class TesseractPredictor:
         self.settings = OcrSettings(lang=lang, psm=psm)
 
     def predict(self, pages: Iterable[PageInput]) -> Iterator[dict]:
-        chunk: list[PageInput] = []
-        for page in pages:
-            chunk.append(page)
-            if len(chunk) == CHUNK:
-                yield from self._chunk(chunk)
-                chunk = []
-        if chunk:
+        for chunk in chunked(pages, CHUNK):
             yield from self._chunk(chunk)
 
     def _chunk(self, pages: list[PageInput]) -> Iterator[dict]:
