@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS rejections (
     doc_id VARCHAR, template VARCHAR, stage VARCHAR, reason VARCHAR, shard VARCHAR, created_at TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS step_configs (step VARCHAR PRIMARY KEY, config VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS stale_views (kind VARCHAR PRIMARY KEY);
 """
 
 
@@ -63,6 +64,7 @@ class Catalog:
         self.con.execute("SET file_search_path = ?", [str(self.run_dir)])
         if not read_only:
             self.con.execute(_TABLES)
+        self._heal_views()
 
     def __enter__(self) -> "Catalog":
         return self
@@ -93,7 +95,26 @@ class Catalog:
         storage.register(self.con, self.root)
         if not self.read_only:
             self.con.execute(_TABLES)
-        for (kind,) in self.con.execute("SELECT DISTINCT kind FROM shards").fetchall():
+        if self._has_table("shards"):
+            for (kind,) in self.con.execute("SELECT DISTINCT kind FROM shards").fetchall():
+                self.refresh_view(kind)
+
+    def _has_table(self, name: str) -> bool:
+        return self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+                                [name]).fetchone()[0] > 0
+
+    def _heal_views(self) -> None:
+        """Rebuild the views a killed process left behind the `shards` list: kinds marked stale in
+        the same transaction that listed a shard under deferred_views(), and kinds with no view.
+        A read-only connection cannot store views, so it makes per-connection (TEMP) ones, which
+        DuckDB resolves before stored ones."""
+        if not self._has_table("shards"):
+            return
+        stale = "SELECT kind FROM stale_views UNION " if self._has_table("stale_views") else ""
+        kinds = [k for (k,) in self.con.execute(
+            f"{stale}(SELECT DISTINCT kind FROM shards EXCEPT "
+            "SELECT view_name FROM duckdb_views() WHERE NOT temporary) ORDER BY 1").fetchall()]
+        for kind in kinds:
             self.refresh_view(kind)
 
     # -- shards ---------------------------------------------------------------------------
@@ -113,6 +134,8 @@ class Catalog:
             for r in rejections:
                 self.con.execute("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)",
                                  [r.doc_id, r.template, r.stage, r.reason, info.path, now])
+            if self._deferred is not None:  # a kill before the view is rebuilt is healed on the next open
+                self.con.execute("INSERT OR IGNORE INTO stale_views VALUES (?)", [info.kind])
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
@@ -147,12 +170,15 @@ class Catalog:
         # file_search_path does not reach fsspec filesystems; a local run's are stored, relative.
         remote = self._cache is not None
         paths = [storage.location(self.root, p) if remote else p for p in sorted(self.listed(kind))]
-        temp = "TEMP " if remote else ""
+        temp = "TEMP " if remote or self.read_only else ""
         if not paths:
-            self.con.execute(f"DROP VIEW IF EXISTS {kind}")
-            return
-        files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-        self.con.execute(f"CREATE OR REPLACE {temp}VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+            if not self.read_only:
+                self.con.execute(f"DROP VIEW IF EXISTS {kind}")
+        else:
+            files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+            self.con.execute(f"CREATE OR REPLACE {temp}VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+        if not self.read_only:
+            self.con.execute("DELETE FROM stale_views WHERE kind = ?", [kind])
 
     def shard_paths(self, kind: str) -> list[Path] | list[str]:
         """Absolute paths (URLs for a remote run) of the listed shards of a kind, in a stable order
