@@ -5,8 +5,21 @@
         catalog.frame("SELECT template, count(*) FROM documents GROUP BY 1")
 """
 
-from docfactory.engine.catalog import Catalog, open_catalog
-from docfactory.engine.generate import GenerateConfig, GenerateSummary, run_generate
-from docfactory.engine.shards import ShardInfo, write_shard
+from importlib import import_module
 
-__all__ = ["Catalog", "GenerateConfig", "GenerateSummary", "ShardInfo", "open_catalog", "run_generate", "write_shard"]
+# Imported on first use (PEP 562): the generator pulls in WeasyPrint and PyMuPDF (~1 s), which
+# the catalog, the query command and every spawned worker that only reads shards do not need.
+_LAZY = {
+    "Catalog": "docfactory.engine.catalog", "open_catalog": "docfactory.engine.catalog",
+    "GenerateConfig": "docfactory.engine.generate", "GenerateSummary": "docfactory.engine.generate",
+    "run_generate": "docfactory.engine.generate",
+    "ShardInfo": "docfactory.engine.shards", "write_shard": "docfactory.engine.shards",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_LAZY[name]), name)
