@@ -105,7 +105,7 @@ def _find_table(text: str) -> etree._Element | None:
         return None
     try:
         root = etree.fromstring(text, _PARSER)
-    except etree.LxmlError:  # unparsable: there is no table to score
+    except (etree.LxmlError, ValueError):  # unparsable (or an XML encoding declaration in a str): no table
         return None
     if root is None:  # e.g. nothing but a comment (lxml.html calls this "Document is empty")
         return None

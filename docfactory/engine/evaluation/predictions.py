@@ -23,6 +23,7 @@ from docfactory.evaluate.teds import _find_table  # the metric's own parse: what
 # an answer that did not parse) — recorded as a `predictor_error` row, the rest is still scored.
 KNOWN_KEYS = ("doc_id", "page", "copy", "fields", "tables", "text", "confidence", "error")
 TASKS = ("fields", "tables", "text")
+MAX_DEPTH = 100  # JSON nesting a line may have: deeper would only exhaust the recursion of the metrics
 
 PageKey = tuple[str, int, int | None]  # (doc_id, page, copy)
 
@@ -109,6 +110,16 @@ class _Reader:
         except json.JSONDecodeError as exc:
             self.issue(number, "bad_json", f"not valid JSON ({exc.msg} at column {exc.colno})")
             return
+        except (ValueError, RecursionError) as exc:  # a 5000-digit number, or arrays nested 1000 deep
+            self.issue(number, "bad_json", f"not valid JSON ({str(exc).split(';')[0]})")
+            return
+        if "\\u" in text and _has_surrogate(obj):
+            # A lone UTF-16 surrogate ("\ud800") is not text: no Parquet row or UTF-8 file can hold it.
+            self.issue(number, "bad_json", "not valid JSON text: a \\u escape encodes a lone UTF-16 surrogate")
+            return
+        if text.count("[") + text.count("{") > MAX_DEPTH and _depth(obj) > MAX_DEPTH:
+            self.issue(number, "bad_json", f"nested deeper than {MAX_DEPTH} levels")
+            return
         if not isinstance(obj, dict):
             self.issue(number, "not_object", f"expected a JSON object, got {type(obj).__name__}")
             return
@@ -179,6 +190,26 @@ class _Reader:
                 self.issue(None, "missing_prediction", f"no prediction for {key[0]} page {key[1]}{copy}; scored as empty",
                            key, scored=True)
                 self.predictions.append(Prediction(None, *key))
+
+
+def _has_surrogate(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _depth(value: object) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
 
 
 def _is_int(value: object) -> bool:
