@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
+from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.emit.splits import HOLDOUT, SplitConfig
 from docfactory.train.base import PageInput
@@ -25,6 +24,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 _DOC_COLUMNS = ["doc_id", "page", "template", "kind", "knobs", "width", "height", "image", "words", "fields", "tables", "split"]
 _AUG_COLUMNS = ["doc_id", "page", "copy", "preset", "template", "knobs", "width", "height", "image", "fields", "tables",
                 "split", "severity", "legible"]
+
+
+PageKey = tuple  # (doc_id, page, copy or None)
+_SELECT_COLUMNS = {"documents": ["doc_id", "page", "template", "split"],
+                   "augmented": ["doc_id", "page", "copy", "preset", "template", "split", "legible"]}
 
 
 class PageSelectionError(ValueError):
@@ -43,13 +47,25 @@ class PageQuery:
     limit: int | None = None
 
 
+@dataclass(frozen=True)
+class ShardPages:
+    """The pages a query chose from one shard: (doc_id, page, copy) -> effective split."""
+
+    root: str  # the run (a local path or a URL)
+    shard: dict  # {path, kind, iteration, rows, sha256}
+    splits: dict[tuple, str]
+
+    def __len__(self) -> int:
+        return len(self.splits)
+
+
 @dataclass
 class LoadedPages:
     pages: list[PageInput]
     shards: list[dict]  # {path, kind, iteration, rows, sha256} of every shard read
 
 
-def split_config(run_dir: Path, holdout_templates: list[str]) -> SplitConfig | None:
+def split_config(run_dir: Path | str, holdout_templates: list[str]) -> SplitConfig | None:
     from docfactory.engine.emit.step import recorded_splits
 
     with open_catalog(run_dir, read_only=True) as catalog:
@@ -62,32 +78,37 @@ def split_config(run_dir: Path, holdout_templates: list[str]) -> SplitConfig | N
     return base
 
 
-def load_pages(run_dir: Path | str, query: PageQuery) -> LoadedPages:
-    run_dir = Path(run_dir).resolve()
+def page_order(key: PageKey) -> tuple:
+    """(doc_id, page, copy) order, the clean page before its augmented copies."""
+    return key[0], key[1], -1 if key[2] is None else key[2]
+
+
+def select_pages(run_dir: Path | str, query: PageQuery) -> list[ShardPages]:
+    """Which pages of which shards the query asks for, read from the small columns only (no images),
+    so a driver can choose pages and hand each shard's share to a worker (read_shard_pages)."""
+    root = storage.run_root(run_dir)
     if query.copies not in ("clean", "augmented", "both"):
         raise PageSelectionError(f"unknown copies {query.copies!r} (known: clean, augmented, both)")
-    with open_catalog(run_dir, read_only=True) as catalog:
+    with open_catalog(root, read_only=True) as catalog:
         listed = catalog.sql("SELECT path, kind, iteration, rows, sha256 FROM shards WHERE kind IN ('documents', 'augmented') "
                              "ORDER BY path").fetchall()
     shards = [dict(zip(("path", "kind", "iteration", "rows", "sha256"), r)) for r in listed]
     if not any(s["kind"] == "documents" for s in shards):
-        raise PageSelectionError(f"{run_dir}: no documents in this run (engine generate first)")
-    splits = split_config(run_dir, query.holdout_templates)
+        raise PageSelectionError(f"{root}: no documents in this run (engine generate first)")
+    splits = split_config(root, query.holdout_templates)
     wanted_kinds = {"clean": {"documents"}, "augmented": {"augmented"}, "both": {"documents", "augmented"}}[query.copies]
     if "augmented" in wanted_kinds and not any(s["kind"] == "augmented" for s in shards):
-        raise PageSelectionError(f"{run_dir}: no augmented copies in this run (engine augment RUN --preset strong first)")
-    used, pages = [], []
+        raise PageSelectionError(f"{root}: no augmented copies in this run (engine augment RUN --preset strong first)")
     doc_filter = set(query.doc_ids) if query.doc_ids else None
     seen_docs: set[str] = set()
-    for shard in shards:
+    chosen: list[tuple[PageKey, str, int]] = []  # (key, split, shard index)
+    for index, shard in enumerate(shards):
         if shard["kind"] not in wanted_kinds and not (doc_filter and shard["kind"] == "documents"):
             continue
         if query.iterations is not None and shard["iteration"] not in query.iterations:
             continue
-        columns = _DOC_COLUMNS if shard["kind"] == "documents" else _AUG_COLUMNS
-        rows = pq.read_table(run_dir / shard["path"], columns=columns).to_pylist()
-        kept = 0
-        for row in rows:
+        columns = _SELECT_COLUMNS[shard["kind"]]
+        for row in storage.read_table(root, shard["path"], columns=columns).to_pylist():
             if doc_filter is not None:
                 if row["doc_id"] not in doc_filter:
                     continue
@@ -100,19 +121,38 @@ def load_pages(run_dir: Path | str, query: PageQuery) -> LoadedPages:
             if shard["kind"] == "augmented" and ((query.presets and row["preset"] not in query.presets)
                                                  or (query.legible_only and not row["legible"])):
                 continue
-            pages.append(_page(row, shard, split))
-            kept += 1
-        if kept:
-            used.append(shard)
+            chosen.append(((row["doc_id"], row["page"], row.get("copy")), split, index))
     if doc_filter is not None:
         unknown = sorted(doc_filter - seen_docs)
         if unknown:
             raise PageSelectionError(f"unknown doc id(s) {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''} "
-                                     f"(not in {run_dir}; list them: engine query {run_dir} \"SELECT DISTINCT doc_id FROM documents\")")
-    pages.sort(key=lambda p: (p.doc_id, p.page, -1 if p.copy is None else p.copy))
+                                     f"(not in {root}; list them: engine query {root} \"SELECT DISTINCT doc_id FROM documents\")")
+    chosen.sort(key=lambda c: page_order(c[0]))
     if query.limit is not None:
-        pages = pages[: query.limit]
-    return LoadedPages(pages, used)
+        chosen = chosen[: query.limit]
+    by_shard: dict[int, dict[PageKey, str]] = {}
+    for key, split, index in chosen:
+        by_shard.setdefault(index, {})[key] = split
+    return [ShardPages(root, shards[i], by_shard[i]) for i in sorted(by_shard)]
+
+
+def read_shard_pages(part: ShardPages) -> list[PageInput]:
+    """The chosen pages of one shard, in page order (runs in a worker: needs no catalog)."""
+    columns = _DOC_COLUMNS if part.shard["kind"] == "documents" else _AUG_COLUMNS
+    pages = []
+    for row in storage.read_table(part.root, part.shard["path"], columns=columns).to_pylist():
+        split = part.splits.get((row["doc_id"], row["page"], row.get("copy")))
+        if split is not None:
+            pages.append(_page(row, part.shard, split))
+    pages.sort(key=lambda p: page_order((p.doc_id, p.page, p.copy)))
+    return pages
+
+
+def load_pages(run_dir: Path | str, query: PageQuery) -> LoadedPages:
+    parts = select_pages(run_dir, query)
+    pages = [page for part in parts for page in read_shard_pages(part)]
+    pages.sort(key=lambda p: page_order((p.doc_id, p.page, p.copy)))
+    return LoadedPages(pages, [part.shard for part in parts])
 
 
 def _page(row: dict, shard: dict, split: str) -> PageInput:
@@ -148,4 +188,5 @@ def image_pages(folder: Path | str) -> list[PageInput]:
     return pages
 
 
-__all__ = ["HOLDOUT", "LoadedPages", "PageQuery", "PageSelectionError", "image_pages", "load_pages", "split_config"]
+__all__ = ["HOLDOUT", "LoadedPages", "PageQuery", "PageSelectionError", "ShardPages", "image_pages", "load_pages",
+           "page_order", "read_shard_pages", "select_pages", "split_config"]

@@ -11,8 +11,11 @@ bytes go straight to their name. Either way the catalog lists a shard only after
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,7 +38,7 @@ def run_root(run: str | os.PathLike) -> str:
 def location(root: str | os.PathLike, rel_path: str) -> str:
     """The absolute path or URL of a file of the run."""
     root = os.fspath(root)
-    return f"{root.rstrip('/')}/{rel_path}" if is_url(root) else str(Path(root) / rel_path)
+    return f"{root.rstrip('/')}/{rel_path}" if is_url(root) else str(Path(root.removeprefix("file://")) / rel_path)
 
 
 def filesystem(root: str | os.PathLike):
@@ -78,3 +81,57 @@ def register(con: Any, root: str) -> None:
     """Let a DuckDB connection read the run's URLs through the same fsspec filesystem."""
     if is_url(root):
         con.register_filesystem(filesystem(root)[0])
+
+
+def exists(root: str | os.PathLike, rel_path: str) -> bool:
+    where = location(root, rel_path)
+    if not is_url(where):
+        return Path(where).exists()
+    fs, path = filesystem(where)
+    return fs.exists(path)
+
+
+def listdir(root: str | os.PathLike, rel_path: str) -> list[str]:
+    """Names of the entries of a folder of the run (none when it does not exist)."""
+    where = location(root, rel_path)
+    if not is_url(where):
+        folder = Path(where)
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    fs, path = filesystem(where)
+    if not fs.isdir(path):
+        return []
+    return sorted(entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(path, detail=False))
+
+
+def read_bytes(target: str) -> bytes:
+    if not is_url(target):
+        return Path(target.removeprefix("file://")).read_bytes()
+    fs, path = filesystem(target)
+    return fs.cat_file(path)
+
+
+def download(source: str, dest: Path) -> Path:
+    """Copy a folder of a run (a URL) into the local folder `dest` (made); returns dest."""
+    fs, path = filesystem(source)
+    dest.mkdir(parents=True, exist_ok=True)
+    for remote in sorted(fs.find(path)):
+        target = dest / remote[len(path):].lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fs.get_file(remote, str(target))
+    return dest
+
+
+def upload(source: Path, target: str) -> None:
+    """Copy the local folder `source` to the URL `target`, file by file (each one PUT)."""
+    for file in sorted(p for p in Path(source).rglob("*") if p.is_file()):
+        write_bytes(f"{target.rstrip('/')}/{file.relative_to(source).as_posix()}", file.read_bytes())
+
+
+@contextmanager
+def private_dir(prefix: str) -> Iterator[Path]:
+    """A private temporary folder (mode 0700), removed when the block ends, however it ends."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -19,9 +19,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from docfactory.engine.catalog import open_catalog
+from docfactory.engine import storage
+from docfactory.engine.catalog import CATALOG_FILE, open_catalog
 from docfactory.engine.ocr_cache import ShardOcrCache
 from docfactory.engine.page_inputs import PageQuery, PageSelectionError, load_pages
+from docfactory.engine.shards import verify_listed
 from docfactory.train import get_model
 
 
@@ -40,46 +42,68 @@ class TrainRequest:
     argv: list[str] | None = None
 
 
-def models_dir(run_dir: Path, model: str) -> Path:
+def models_dir(run_dir: Path | str, model: str) -> Path:
     return Path(run_dir).resolve() / "models" / model
 
 
-def run_train(run_dir: Path | str, request: TrainRequest, log: Callable[[str], None] = print) -> Path:
-    run_dir = Path(run_dir).resolve()
-    if not (run_dir / "catalog.duckdb").exists():
-        raise TrainStepError(f"{run_dir}: no catalog here (is it a docfactory run folder?)")
+def run_train(run_dir: Path | str, request: TrainRequest, log: Callable[[str], None] = print) -> Path | str:
+    """Train; returns the checkpoint folder (RUN/models/MODEL/itNNN: a URL for a run at a URL)."""
+    root = storage.run_root(run_dir)
+    if not storage.exists(root, CATALOG_FILE):
+        raise TrainStepError(f"{root}: no catalog here (is it a docfactory run folder?)")
+    if not storage.is_url(root):
+        return _train(root, Path(root), request, log)
+    # A run at a URL: the models folder is trained in a private local copy (earlier iterations and a
+    # checkpoint to resume from are downloaded first), and the new iteration is uploaded when done.
+    folder = f"models/{request.model}"
+    with storage.private_dir("docfactory-train-") as home:
+        if storage.exists(root, folder):
+            storage.download(storage.location(root, folder), home / folder)
+        out = _train(root, home, request, log)
+        target = storage.location(root, f"{folder}/{out.name}")
+        storage.upload(out, target)
+    return target
+
+
+def _train(root: str, home: Path, request: TrainRequest, log: Callable[[str], None]) -> Path:
+    """Train on the run at `root`; the models folder is home/models/MODEL (home is the run itself
+    for a local run)."""
     try:
         entry = get_model(request.model)
     except KeyError as exc:
         raise TrainStepError(str(exc).strip("'\"")) from None
     if entry.trainer is None:
         raise TrainStepError(f"model {request.model!r} makes predictions only; it has no trainer")
-    out_dir = models_dir(run_dir, request.model) / f"it{request.iteration:03d}"
+    out_dir = models_dir(home, request.model) / f"it{request.iteration:03d}"
     constructor = {"profile": request.profile or "default", "overrides": request.options, "log": log}
     trainer = entry.trainer(**_named(entry.trainer, constructor))
     consumed = "overrides" in _params(entry.trainer)
     train_fn = trainer.train
     kwargs: dict[str, Any] = {}
     if "train_pages" in _params(train_fn):
-        kwargs.update(_pages(run_dir, request, trainer, log))
-        kwargs.update(previous=models_dir(run_dir, request.model), restart=request.restart)
-        kwargs["run_info"] = {"cli": request.argv or sys.argv, "run_dir": str(run_dir), "shards": kwargs.pop("shards")}
+        kwargs.update(_pages(root, request, trainer, log))
+        kwargs.update(previous=models_dir(home, request.model), restart=request.restart)
+        kwargs["run_info"] = {"cli": request.argv or sys.argv, "run_dir": root, "shards": kwargs.pop("shards")}
+    elif storage.is_url(root):
+        raise TrainStepError(f"model {request.model!r} reads the run folder itself: train it on a local copy of {root}")
     named = _named(train_fn, {**kwargs, "iteration": request.iteration})
     if _takes_kwargs(train_fn) and "train_pages" not in _params(train_fn):
         named.update({} if consumed else request.options)
         named.update(argv=request.argv or sys.argv, resume=not request.restart)
+    run_arg = Path(root) if not storage.is_url(root) else root
     if "ocr_cache" in _params(train_fn):
-        with ShardOcrCache(run_dir) as cache:
-            return Path(train_fn(run_dir, out_dir, **named, ocr_cache=cache))
-    return Path(train_fn(run_dir, out_dir, **named))
+        with ShardOcrCache(root) as cache:
+            return Path(train_fn(run_arg, out_dir, **named, ocr_cache=cache))
+    return Path(train_fn(run_arg, out_dir, **named))
 
 
-def _pages(run_dir: Path, request: TrainRequest, trainer, log) -> dict[str, Any]:
+def _pages(run_dir: Path | str, request: TrainRequest, trainer, log) -> dict[str, Any]:
     """Training pages of iteration K (+ replay), validation pages of iterations <= K. The trainer
     may say `uses_augmented` (train on augmented copies too), `replay_share` and `seed`."""
     k = request.iteration
     copies = "both" if getattr(trainer, "uses_augmented", False) else "clean"
     holdout = request.holdout_templates
+    verify_listed(run_dir, ("documents", "augmented"), iterations=range(k + 1))  # CorruptShardError names the file
     try:
         new = load_pages(run_dir, PageQuery(splits={"train"}, iterations={k}, copies=copies, holdout_templates=holdout))
         val = load_pages(run_dir, PageQuery(splits={"val"}, iterations=set(range(k + 1)), holdout_templates=holdout))
@@ -101,8 +125,10 @@ def _pages(run_dir: Path, request: TrainRequest, trainer, log) -> dict[str, Any]
     return {"train_pages": train, "val_pages": val.pages, "shards": [shards[p] for p in sorted(shards)]}
 
 
-def latest_iteration(run_dir: Path, model: str) -> int | None:
-    done = sorted(int(p.name[2:]) for p in models_dir(run_dir, model).glob("it[0-9][0-9][0-9]") if p.is_dir())
+def latest_iteration(run_dir: Path | str, model: str) -> int | None:
+    """The newest trained iteration (models/MODEL/itNNN) of a run, local or at a URL."""
+    names = storage.listdir(storage.run_root(run_dir), f"models/{model}")
+    done = sorted(int(n[2:]) for n in names if len(n) == 5 and n.startswith("it") and n[2:].isdigit())
     return done[-1] if done else None
 
 

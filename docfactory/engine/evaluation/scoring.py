@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
 from docfactory.engine.evaluation.gold import GoldPage, field_paths
 from docfactory.engine.evaluation.predictions import Prediction
-from docfactory.evaluate import TedsResult, cer, compare_fields, field_f1, ted_accuracy, teds_many, wer
+from docfactory.evaluate import cer, compare_fields, field_f1, ted_accuracy, teds_many, wer
 from docfactory.evaluate.numeric import numeric_consistency
 
 
@@ -30,10 +30,10 @@ from docfactory.evaluate.numeric import numeric_consistency
 class ScoringOptions:
     workers: int = 1  # TEDS worker processes (0: in this process, no time limit)
     table_timeout_s: float = 30.0
-    executor: Any = None  # an engine.executor.Executor other than local: tables scored there in fixed chunks
+    executor: Any = None  # an engine.executor.Executor: pages scored there in fixed document ranges
 
 
-TABLE_CHUNK = 32  # tables per executor task
+PAGES_PER_TASK = 128  # pages per executor task (whole documents: numbers are checked per document)
 
 
 @dataclass
@@ -51,8 +51,50 @@ class PageResult:
 
 def score_pages(name: str, predictions: list[Prediction], gold: dict[tuple[str, int], GoldPage], tasks: set[str],
                 options: ScoringOptions, errors: dict[tuple, str] | None = None) -> list[PageResult]:
-    """Score every prediction; ``errors`` maps a page key to the reason recorded on its row."""
+    """Score every prediction; ``errors`` maps a page key to the reason recorded on its row. With
+    an executor, fixed ranges of whole documents (sorted by doc_id) are scored as its tasks, each
+    with its own TEDS time limits; every page's rows are the same as when scored here."""
     errors = errors or {}
+    if options.executor is None:
+        return _score(name, predictions, gold, tasks, options, errors)
+    from docfactory.engine.executor import TaskError
+
+    in_task = ScoringOptions(min(options.workers, 1), options.table_timeout_s)  # a TEDS process per task
+    results: list[PageResult | None] = [None] * len(predictions)
+    chunks = []
+    for indexes in document_ranges(predictions):
+        preds = [predictions[i] for i in indexes]
+        chunks.append((indexes, preds, {(p.doc_id, p.page): gold[(p.doc_id, p.page)] for p in preds},
+                       {p.key: errors[p.key] for p in preds if p.key in errors}))
+    for (indexes, preds, _, _), outcome in options.executor.map(_score_chunk, chunks, name, tasks, in_task):
+        if isinstance(outcome, TaskError):
+            raise RuntimeError(f"scoring pages of {preds[0].doc_id} .. {preds[-1].doc_id} failed: {outcome.reason}")
+        for index, result in zip(indexes, outcome):
+            results[index] = result
+    return results
+
+
+def document_ranges(predictions: list[Prediction], size: int = PAGES_PER_TASK) -> list[list[int]]:
+    """Indexes of the predictions in fixed ranges of whole documents, in doc_id order."""
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for index, p in enumerate(predictions):
+        by_doc[p.doc_id].append(index)
+    ranges, current = [], []
+    for doc_id in sorted(by_doc):
+        current.extend(by_doc[doc_id])
+        if len(current) >= size:
+            ranges.append(current)
+            current = []
+    return ranges + ([current] if current else [])
+
+
+def _score_chunk(name: str, tasks: set[str], options: ScoringOptions, chunk) -> list[PageResult]:
+    _, predictions, gold, errors = chunk
+    return _score(name, predictions, gold, tasks, options, errors)
+
+
+def _score(name: str, predictions: list[Prediction], gold: dict[tuple[str, int], GoldPage], tasks: set[str],
+           options: ScoringOptions, errors: dict[tuple, str]) -> list[PageResult]:
     results = [_score_page(name, p, gold[(p.doc_id, p.page)], tasks, errors.get(p.key)) for p in predictions]
     if "tables" in tasks:
         _score_tables(name, results, options)
@@ -132,32 +174,11 @@ def _score_tables(name: str, results: list[PageResult], options: ScoringOptions)
 
 
 def _teds_all(jobs: list[tuple[str, str]], options: ScoringOptions) -> tuple[list, list]:
-    """(TEDS, TEDS-S) results for every job: in the local TEDS pool, or in fixed chunks of jobs on
-    the executor (each chunk keeps the per-table time limit: a TEDS worker process inside the task)."""
+    """(TEDS, TEDS-S) results for every job, in the TEDS pool (a time limit per table)."""
     if not jobs:
         return [], []
-    executor = options.executor
-    if executor is None or executor.kind == "local":
-        return (teds_many(jobs, workers=options.workers, timeout_s=options.table_timeout_s),
-                teds_many(jobs, workers=options.workers, structure_only=True, timeout_s=options.table_timeout_s))
-    from docfactory.engine.executor import TaskError
-
-    chunks = [(start, jobs[start:start + TABLE_CHUNK]) for start in range(0, len(jobs), TABLE_CHUNK)]
-    full, structure = [None] * len(jobs), [None] * len(jobs)
-    for (start, chunk), result in executor.map(_teds_chunk, chunks, options.table_timeout_s):
-        for offset in range(len(chunk)):
-            index = start + offset
-            if isinstance(result, TaskError):
-                full[index] = structure[index] = TedsResult(index, None, f"task failed: {result.reason}")
-            else:
-                full[index], structure[index] = (replace(r[offset], index=index) for r in result)
-    return full, structure
-
-
-def _teds_chunk(timeout_s: float, chunk: tuple[int, list[tuple[str, str]]]):
-    _, jobs = chunk
-    return (teds_many(jobs, workers=1, timeout_s=timeout_s),
-            teds_many(jobs, workers=1, structure_only=True, timeout_s=timeout_s))
+    return (teds_many(jobs, workers=options.workers, timeout_s=options.table_timeout_s),
+            teds_many(jobs, workers=options.workers, structure_only=True, timeout_s=options.table_timeout_s))
 
 
 def merge_pages(trees: list[dict]) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.emit.exporters import coco, donut, funsd, hf, llama_factory, sharegpt
 from docfactory.engine.emit.exporters.common import ExportContext, ExportError, ExportSummary, prepare_out
@@ -31,7 +32,7 @@ def export_run(run: Path | str, fmt: str, out: Path | str, *, overwrite: bool = 
 
     if fmt not in EXPORTERS:
         raise ExportError(f"unknown export format {fmt!r} (known: {', '.join(EXPORTERS)})")
-    run, out = Path(run).resolve(), Path(out).resolve()
+    run, out = storage.run_root(run), Path(out).resolve()  # the run: a local folder or an fsspec URL
     with open_catalog(run, read_only=True) as catalog:
         splits = splits or recorded_splits(catalog) or SplitConfig()
         prepare_out(out, run, overwrite, fmt)

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import pyarrow.parquet as pq
-
+from docfactory.engine import storage
 from docfactory.engine.catalog import CATALOG_FILE, Catalog
 from docfactory.engine.emit.splits import SplitConfig
 
@@ -35,8 +34,9 @@ class ExportContext:
     summary: ExportSummary
 
     @property
-    def run(self) -> Path:
-        return self.catalog.run_dir
+    def run(self) -> str:
+        """The run's root: a local path or an fsspec URL (read shards with engine.storage)."""
+        return self.catalog.root
 
     def split_of(self, row: dict) -> str:
         return self.splits.split_of(row["doc_id"], row["template"])
@@ -44,7 +44,7 @@ class ExportContext:
     def pages(self, columns: list[str] | None = None) -> Iterator[tuple[str, int, dict]]:
         """(documents shard, row index, row) for every page of the run, in shard order."""
         for path in sorted(self.catalog.listed("documents")):
-            table = pq.read_table(self.run / path, columns=columns)
+            table = storage.read_table(self.run, path, columns=columns)
             for i, row in enumerate(table.to_pylist()):
                 yield path, i, row
 
@@ -53,7 +53,7 @@ class ExportContext:
         if not paths:
             raise ExportError(f"{self.run} has no pairs: run `engine emit {self.run}` first")
         for path in paths:
-            yield from pq.read_table(self.run / path).to_pylist()
+            yield from storage.read_table(self.run, path).to_pylist()
 
     def write_image(self, rel: str, png: bytes) -> str:
         target = self.out / rel
@@ -79,11 +79,12 @@ def write_json(path: Path, obj, lines: bool = False) -> None:
 MARKER = ".docfactory-export"
 
 
-def prepare_out(out: Path, run: Path, overwrite: bool, fmt: str) -> None:
+def prepare_out(out: Path, run: Path | str, overwrite: bool, fmt: str) -> None:
     """Refuse a non-empty folder unless overwrite, and overwrite only a folder an export wrote (it
     holds MARKER): a mistyped --out never deletes a run or someone's files."""
-    out, run = out.resolve(), run.resolve()
-    if out == run or out in run.parents or (out / CATALOG_FILE).exists():
+    out = out.resolve()
+    local_run = None if storage.is_url(run) else Path(run).resolve()
+    if (local_run is not None and (out == local_run or out in local_run.parents)) or (out / CATALOG_FILE).exists():
         raise ExportError(f"{out} holds the run folder {run}: export somewhere else")
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file, not a folder")
@@ -110,7 +111,7 @@ class PairImages:
         if key not in self.paths:
             shard = pair["image_shard"]
             if shard not in self.tables:  # pairs come in shard order: keep one shard's images at a time
-                self.tables = {shard: _images(self.ctx.run / shard)}
+                self.tables = {shard: _images(self.ctx.run, shard)}
             images, formats = self.tables[shard]
             ext = "jpg" if formats is not None and formats[pair["image_row"]].as_py() == "jpeg" else "png"
             rel = f"images/{page_stem(pair['doc_id'], pair['page'], pair['image_copy'], pair['copy'])}.{ext}"
@@ -118,10 +119,10 @@ class PairImages:
         return self.paths[key]
 
 
-def _images(path: Path):
+def _images(run: str, path: str):
     """(image column, image_format column or None): augmented copies may be JPEG."""
-    has_format = "image_format" in pq.read_schema(path).names
-    table = pq.read_table(path, columns=["image"] + (["image_format"] if has_format else []))
+    has_format = "image_format" in storage.read_schema(run, path).names
+    table = storage.read_table(run, path, columns=["image"] + (["image_format"] if has_format else []))
     return table.column("image"), table.column("image_format") if has_format else None
 
 
