@@ -35,14 +35,23 @@ def load_config(path: Path | str | None) -> EngineConfig:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors: a date 2020-13-45, !!int 0x
+        raise ConfigError(f"{path}: invalid YAML value: {type(exc).__name__}: {exc}") from None
     try:
         config = EngineConfig.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise ConfigError(f"{path}: {'.'.join(map(str, err['loc'])) or 'top level'}: {err['msg']}") from None
     # Template folders in a config file are relative to that file, not to the working directory.
-    config.template_dirs = [str((path.parent / d).resolve()) for d in config.template_dirs]
+    try:
+        config.template_dirs = [str((path.parent / d).resolve()) for d in config.template_dirs]
+    except (ValueError, OSError) as exc:  # e.g. a NUL byte in a folder name
+        raise ConfigError(f"{path}: template_dirs: {exc}") from None
     return config

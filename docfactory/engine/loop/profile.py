@@ -79,11 +79,17 @@ def load_profile(name_or_path: str) -> LoopProfile:
         path = PROFILES_DIR / f"{name_or_path}.yaml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ProfileError(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
+        raise ProfileError(f"{path}: invalid YAML: nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors: a date 2020-13-45, !!int 0x
+        raise ProfileError(f"{path}: invalid YAML value: {type(exc).__name__}: {exc}") from None
     try:
         return LoopProfile.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ProfileError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise ProfileError(f"{path}: {'.'.join(map(str, err['loc'])) or 'top level'}: {err['msg']}") from None
