@@ -1,5 +1,5 @@
 """The Ray executor on a local 2-CPU Ray: the same shards as the local executor (generate, augment,
-emit, evaluate), a document that raises becomes an error row, and a killed worker's task is retried
+emit, evaluate) and the same predictions file (predict), a document that raises becomes an error row, and a killed worker's task is retried
 without doubled rows.
 
 Faults are injected in the Ray workers by a setup hook (this module is pickled by value), keyed by
@@ -28,6 +28,7 @@ from docfactory.engine.evaluation.gold import load_gold  # noqa: E402
 from docfactory.engine.evaluation.scoring import ScoringOptions  # noqa: E402
 from docfactory.engine.executor import ExecutorOptions, make_executor  # noqa: E402
 from docfactory.engine.generate import GenerateConfig, run_generate  # noqa: E402
+from docfactory.engine.predict_step import PredictRequest, run_predict  # noqa: E402
 
 FAULTS_DIR = "DOCFACTORY_TEST_FAULTS_DIR"
 RAISES = "err-0000003"  # raises in every attempt
@@ -80,19 +81,43 @@ def perfect_predictions(run: Path, path: Path) -> Path:
     return path
 
 
-def steps(run: Path, executor=None) -> None:
+ECHO = """
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        m = json.loads(line)
+        row = {"doc_id": m["doc_id"], "page": m["page"], "text": "%dx%d" % (m["width"], m["height"])}
+        if m.get("copy") is not None:
+            row["copy"] = m["copy"]
+        out.write(json.dumps(row) + "\\n")
+"""
+
+
+def predictions(run: Path, executor=None) -> bytes:
+    """Every clean page and augmented copy through the `command` model (light to start on a worker)."""
+    script, out = run.parent / f"{run.name}-model.py", run.parent / f"{run.name}-predictions.jsonl"
+    script.write_text(ECHO)
+    request = PredictRequest(model="command", splits=None, copies="both", out=out, predict_cmd=f"{sys.executable} {script}")
+    assert run_predict(run, request, executor=executor).errors == []
+    return out.read_bytes()
+
+
+def steps(run: Path, executor=None) -> bytes:
     cfg = GenerateConfig(n=4, seed=11, shard_docs=2, workers=1, templates=["invoice_classic", "statement_report"])
     assert run_generate(run, cfg, executor=executor).failed_shards == []
     assert run_augment(run, AugmentConfig(preset="mild", workers=1), executor=executor).failed_shards == []
     assert run_emit(run, EmitConfig(workers=1), executor=executor).failed_shards == []
+    predicted = predictions(run, executor)
     evaluate_run(run, perfect_predictions(run, run.parent / f"{run.name}.jsonl"), name="perfect",
                  options=ScoringOptions(workers=1 if executor else 0, executor=executor))  # 0: TEDS in this process
+    return predicted
 
 
 def test_ray_gives_the_same_shards_as_local(ray_executor, tmp_path):
     executor, _ = ray_executor
-    steps(tmp_path / "local")
-    steps(tmp_path / "ray", executor)
+    predicted_locally = steps(tmp_path / "local")
+    assert steps(tmp_path / "ray", executor) == predicted_locally  # the predictions file too, byte for byte
+    assert len(predicted_locally.splitlines()) >= 8 and b'"copy": 0' in predicted_locally
     local, on_ray = hashes(tmp_path / "local"), hashes(tmp_path / "ray")
     assert {path.split("/")[1] for path in local} >= {"documents", "augmented", "lines", "pairs", "pretrain", "doc_scores"}
     assert on_ray == local
