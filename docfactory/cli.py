@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -81,6 +82,22 @@ def _has_catalog(run: str) -> bool:
     except ValueError as exc:
         fail(str(exc))
     return fs.exists(path)
+
+
+@contextmanager
+def _local_run(run: str):
+    """The run as a local folder: itself, or a private copy of a run at a URL (removed after), for
+    the commands that read a run folder's files directly (mine, report)."""
+    from docfactory.engine import storage
+
+    root = _root(run)
+    if not storage.is_url(root):
+        yield Path(root)
+        return
+    if not _has_catalog(run):
+        fail(f"{run}: no catalog here (is it a docfactory run?)")
+    with storage.private_dir("docfactory-run-") as folder:
+        yield storage.download(root, folder / root.rsplit("/", 1)[-1])
 
 
 def _template_dirs(cfg, dirs: Optional[list[Path]]) -> list[str]:
@@ -209,7 +226,7 @@ def _jsonable(value):
 
 @app.command()
 def rerender(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: Annotated[str, typer.Argument(help="Run folder or fsspec URL.")],
     doc_id: Annotated[str, typer.Argument(help="Document id, e.g. doc-0000003.")],
     templates: TemplateDirs = None,
 ) -> None:
@@ -218,7 +235,7 @@ def rerender(
 
     try:
         report = do_rerender(run, doc_id, [str(d) for d in templates or []])
-    except (KeyError, FileNotFoundError) as exc:
+    except (KeyError, FileNotFoundError, ValueError) as exc:  # ValueError: a URL whose filesystem is not installed
         fail(str(exc).strip("'\""))
     if report.rejection:
         fail(f"{doc_id}: re-render was rejected: {report.rejection}")
@@ -370,7 +387,7 @@ def emit(
 
 @app.command()
 def export(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: Annotated[str, typer.Argument(help="Run folder or fsspec URL.")],
     format: Annotated[str, typer.Option("--format", help="sharegpt | llama-factory | donut | hf | coco | funsd")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write (must be empty unless --overwrite).")],
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
@@ -380,7 +397,7 @@ def export(
 
     try:
         summary = export_run(run, format, out, overwrite=overwrite)
-    except (ExportError, FileNotFoundError) as exc:
+    except (ExportError, FileNotFoundError, ValueError) as exc:  # ValueError: a URL whose filesystem is not installed
         fail(str(exc))
     records = ", ".join(f"{s} {n}" for s, n in sorted(summary.records.items()))
     console.print(f"exported {format} -> {summary.out}: {records} ({summary.images} images)", highlight=False)
@@ -397,7 +414,7 @@ def evaluate(
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed or missing prediction; write nothing.")] = False,
     split: Annotated[Optional[list[str]], typer.Option("--split", help="Score only these splits' pages (repeatable), "
                      "e.g. the split you predicted; default: every page.")] = None,
-    workers: Annotated[int, typer.Option(help="TEDS worker processes.", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Processes scoring fixed document ranges (each with a TEDS process).", min=1)] = 1,
     table_timeout: Annotated[float, typer.Option("--table-timeout", help="Seconds per table before it becomes an error row.", min=0.1)] = 30.0,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
@@ -413,7 +430,7 @@ def evaluate(
         result = evaluate_run(run, predictions, name=name, strict=strict, options=options, splits=split)
     except PredictionsError as exc:
         fail(f"{exc}\n(--strict: nothing was written or listed)")
-    except (FileNotFoundError, ValueError, duckdb.Error) as exc:  # duckdb.Error: e.g. the catalog is locked
+    except (FileNotFoundError, ValueError, RuntimeError, duckdb.Error) as exc:  # duckdb.Error: e.g. the catalog is locked
         fail(str(exc))
     issues = {k: v for k, v in result.summary["prediction_errors"].items() if k != "total"}
     if issues:
@@ -480,7 +497,7 @@ def pretrain(
 
 @app.command()
 def mine(
-    run: Annotated[Path, typer.Argument(help="Run folder (evaluated).")],
+    run: Annotated[str, typer.Argument(help="Run folder or fsspec URL (evaluated).")],
     name: Annotated[Optional[str], typer.Option(help="Evaluation name; default: the latest (or itNNN with --iteration).")] = None,
     iteration: Annotated[Optional[int], typer.Option(help="Mine the evaluation of this loop iteration (name itNNN).")] = None,
     min_support: Annotated[int, typer.Option(help="Fewest field comparisons a slice needs.")] = 20,
@@ -532,16 +549,22 @@ def run_loop_cmd(
 
 @app.command()
 def report(
-    run: Annotated[Path, typer.Argument(help="A run folder made by engine run.")],
+    run: Annotated[str, typer.Argument(help="A run folder (or fsspec URL) made by engine run.")],
     out: Annotated[Optional[Path], typer.Option("--out", help="HTML file to write (default RUN/report.html).")] = None,
 ) -> None:
     """One self-contained HTML report of a loop run: metrics per iteration and slice, errors, worst pages, plans."""
     from docfactory.engine.report import write_report
 
-    try:
-        path = write_report(run, out)
-    except (ValueError, FileNotFoundError) as exc:
-        fail(str(exc))
+    from docfactory.engine import storage
+
+    with _local_run(run) as folder:
+        try:
+            path = write_report(folder, out)
+        except (ValueError, FileNotFoundError) as exc:
+            fail(str(exc))
+        if out is None and storage.is_url(_root(run)):  # the default place is RUN/report.html
+            storage.write_bytes(storage.location(_root(run), "report.html"), path.read_bytes())
+            path = storage.location(_root(run), "report.html")
     console.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
@@ -550,7 +573,7 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Model option
 
 @app.command()
 def train(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: Annotated[str, typer.Argument(help="Run folder or fsspec URL (the model is uploaded to RUN/models when done).")],
     model: Annotated[str, typer.Option(help="Registered model: layout | vlm | ... (engine train --model X).")] = "layout",
     iteration: Annotated[int, typer.Option(help="0: train in full; K > 0: LoRA on iteration K's pages + replay (layout).", min=0)] = 0,
     profile: Annotated[Optional[str], typer.Option(help="tiny | default | full (layout's profiles.yaml).")] = None,
@@ -572,8 +595,10 @@ def train(
         out = run_train(run, request, log=lambda m: err.print(m, highlight=False))
     except (ValueError, RuntimeError, FileNotFoundError) as exc:
         fail(str(exc).strip("'\""))
-    done = out / "done.json"
-    summary = _json.loads(done.read_text()) if done.exists() else {}
+    from docfactory.engine import storage
+
+    done = storage.location(out, "done.json")
+    summary = _json.loads(storage.read_bytes(done)) if storage.exists(out, "done.json") else {}
     details = ", ".join(f"{k} {v}" for k, v in summary.items() if k in ("steps", "best_val_loss", "stopped", "train_seconds"))
     console.print(f"trained {model} iteration {iteration} -> {out}" + (f" ({details})" if details else ""),
                   highlight=False, soft_wrap=True)
@@ -581,7 +606,8 @@ def train(
 
 @app.command()
 def predict(
-    run: Annotated[Optional[Path], typer.Argument(help="Run folder (optional with --images and --checkpoint).")] = None,
+    ctx: typer.Context,
+    run: Annotated[Optional[str], typer.Argument(help="Run folder or fsspec URL (optional with --images and --checkpoint).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Predictions JSONL to write.")] = Path("predictions.jsonl"),
     model: Annotated[str, typer.Option(help="Registered model: layout | tesseract | command | vlm ...")] = "layout",
     split: Annotated[str, typer.Option(help="Split(s) to predict, comma-separated, or all.")] = "test",
@@ -596,6 +622,9 @@ def predict(
     holdout_templates: HoldoutOpt = None,
     sets: SetOpt = None,
     limit: Annotated[Optional[int], typer.Option(help="At most this many pages.", min=1)] = None,
+    workers: Annotated[int, typer.Option(help="Processes, each loading the model once (1: in this process).", min=1)] = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Predict pages of RUN (or --images DIR) with a model -> predictions JSONL for engine evaluate."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -614,9 +643,15 @@ def predict(
             options=parse_sets(sets or []), limit=limit)
         with Progress(TextColumn("predict"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
             task = progress.add_task("predict", total=None)
-            result = run_predict(run, request, on_page=lambda done, total: progress.update(task, completed=done, total=total))
+            result = run_predict(run, request, on_page=lambda done, total: progress.update(task, completed=done, total=total),
+                                 executor=_executor(ctx, executor, ray_address, workers), workers=workers)
     except (ValueError, RuntimeError, FileNotFoundError) as exc:
         fail(str(exc).strip("'\""))
+    for line in result.errors[:10]:
+        err.print(f"[yellow]warning:[/] the model raised on {line}", highlight=False)
+    if result.errors:
+        err.print(f"{len(result.errors)} page(s) are rows with an `error` (engine evaluate scores them as predictor_error)",
+                  highlight=False)
     ocr = f"; OCR {result.ocr_misses} pages read, {result.ocr_hits} from the cache" if result.ocr_hits or result.ocr_misses else ""
     console.print(f"predicted {result.pages} pages with {model} in {result.seconds:.1f}s -> {result.out}{ocr}",
                   highlight=False, soft_wrap=True)
