@@ -67,6 +67,33 @@ def _failed_shards(failed: list[str], step: str, run: Path) -> None:
                   f"{run} \"SELECT shard, reason FROM rejections WHERE doc_id IS NULL\")", highlight=False)
 
 
+def _lock_run(run, create: bool = False) -> None:
+    """Hold RUN/.lock until this command ends (engine.lock): a second writer refuses at once,
+    naming the holder, instead of interleaving its writes with this one's."""
+    from typer._click.globals import get_current_context  # typer vendors click: its context, not click's
+
+    from docfactory.engine.lock import RunLocked, run_lock
+
+    held = run_lock(run, create=create)
+    try:
+        held.__enter__()
+    except RunLocked as exc:
+        fail(str(exc))
+    get_current_context().call_on_close(lambda: held.__exit__(None, None, None))
+
+
+def _verify(run, kinds: tuple[str, ...]) -> None:
+    """Refuse to read a corrupt listed shard (engine.shards.verify)."""
+    from docfactory.engine.shards import CorruptShardError, verify_listed
+
+    try:
+        verify_listed(run, kinds)
+    except CorruptShardError as exc:
+        fail(str(exc))
+    except FileNotFoundError:
+        pass  # no catalog: the command says so itself
+
+
 def _root(run: str) -> str:
     from docfactory.engine import storage
 
@@ -129,6 +156,7 @@ def generate(
     gen = GenerateConfig(n=n, seed=cfg.seed if seed is None else seed, templates=template or cfg.templates,
                          template_dirs=_template_dirs(cfg, templates), workers=workers or cfg.workers or os.cpu_count() or 1,
                          shard_docs=cfg.shard_docs, dpi=tuple(cfg.dpi), augment=augment_preset)
+    _lock_run(out, create=True)
     runner = _executor(ctx, executor, ray_address, gen.workers)
     columns = [TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
                TextColumn("{task.fields[rate]} pages/s"), TimeElapsedColumn()]
@@ -295,6 +323,7 @@ def augment(
 
     from docfactory.engine.augment import AugmentConfig, run_augment
     from docfactory.engine.catalog import StepConfigMismatch
+    from docfactory.engine.shards import CorruptShardError
     from docfactory.generators.augment import AugmentError
     from docfactory.generators.augment.presets import parse_overrides
 
@@ -309,9 +338,10 @@ def augment(
         fail(f"--gate {gate!r}: {exc.errors()[0]['msg']}")
     if not _has_catalog(run):
         fail(f"{run}: no catalog here (is it a docfactory run folder?)")
+    _lock_run(run)
     try:
         summary = run_augment(run, cfg, executor=_executor(ctx, executor, ray_address, cfg.workers))
-    except StepConfigMismatch as exc:
+    except (StepConfigMismatch, CorruptShardError) as exc:
         fail(str(exc))
     if summary.pages == 0 and summary.skipped_shards == 0:
         fail(f"{run}: no documents shards to augment (run engine generate first)")
@@ -361,6 +391,7 @@ def emit(
     from pydantic import ValidationError
 
     from docfactory.engine.emit import EmitConfig, EmitError, PairOptions, PretrainOptions, run_emit
+    from docfactory.engine.shards import CorruptShardError
 
     if image not in ("clean", "augmented"):
         fail(f"unknown image copy {image!r} (known: clean, augmented)")
@@ -368,6 +399,7 @@ def emit(
         fail(f"unknown table format {table_format!r} (known: html, otsl, both)")
     if not _has_catalog(run):
         fail(f"{run}: no catalog here (is it a docfactory run folder?)")
+    _lock_run(run)
     cfg = _config(config)
     try:
         emit_cfg = EmitConfig(pairs=pairs, pretrain=pretrain, seed=seed, splits=_splits(cfg, holdout_templates, split),
@@ -377,7 +409,7 @@ def emit(
         summary = run_emit(run, emit_cfg, executor=_executor(ctx, executor, ray_address, emit_cfg.workers))
     except ValidationError as exc:
         fail(f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']}")
-    except EmitError as exc:
+    except (EmitError, CorruptShardError) as exc:
         fail(str(exc))
     _print_emit(summary, run)
     _failed_shards(summary.failed_shards, "emit", run)
@@ -425,6 +457,8 @@ def evaluate(
 
     from docfactory.engine.evaluation import LEADERBOARD_COLUMNS, PredictionsError, ScoringOptions, evaluate_run, leaderboard
 
+    _lock_run(run)
+    _verify(run, ("documents", "augmented"))
     try:
         options = ScoringOptions(workers, table_timeout, executor=_executor(ctx, executor, ray_address, workers))
         result = evaluate_run(run, predictions, name=name, strict=strict, options=options, splits=split)
@@ -544,6 +578,7 @@ def run_loop_cmd(
     """The closed loop: generate, augment, train, predict, evaluate; then mine, plan, resynthesize, finetune."""
     from docfactory.engine.loop.cli import run_command
 
+    _lock_run(out, create=True)
     run_command(out, iterations, profile, strategy, budget, seed, console, err, fail)
 
 
@@ -568,6 +603,41 @@ def report(
     console.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
+@app.command()
+def check(
+    run: Annotated[Path, typer.Argument(help="Run folder (its evaluation sets RUN/evalsets/* are checked too).")],
+    repair: Annotated[bool, typer.Option("--repair", help="Remove leftovers and unlisted files, unlist corrupt shards "
+                                         "(a rerun remakes them), rebuild views. Never deletes a complete listed shard.")] = False,
+) -> None:
+    """Verify every listed shard (exists, size, sha256, rows, schema) and find unlisted or temporary files; exit 1 if anything is wrong."""
+    from docfactory.engine.check import CheckError, check_run
+    from docfactory.engine.lock import RunLocked
+
+    try:
+        report = check_run(run, repair=repair)
+    except (CheckError, RunLocked) as exc:
+        fail(str(exc))
+    if report.findings:
+        table = Table(title=f"engine check {run}")
+        for column in ("run", "path", "problem", "detail", *(["repair"] if repair else [])):
+            table.add_column(column, overflow="fold")  # paths are never cut short
+        for f in report.findings:
+            table.add_row(_short_run(f.run, report.runs[0]), f.path, f.problem, f.detail, *([f.action] if repair else []))
+        console.print(table)
+    mb = report.bytes / 1e6
+    console.print(f"checked {report.shards} listed shards ({mb:.1f} MB) in {len(report.runs)} catalog(s) in "
+                  f"{report.seconds:.2f}s: {len(report.findings)} problem(s)"
+                  + (f", {len(report.unresolved)} left unrepaired" if repair else ""), highlight=False, soft_wrap=True)
+    if report.findings and not repair:
+        console.print(f"repair: engine check {run} --repair", highlight=False, soft_wrap=True)
+    if report.unresolved:
+        raise typer.Exit(1)
+
+
+def _short_run(run: str, root: str) -> str:
+    return "." if run == root else os.path.relpath(run, root)
+
+
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Model option key=value (repeatable), e.g. --set train.epochs=3 --set lora.r=16.")]
 
 
@@ -587,6 +657,7 @@ def train(
 
     from docfactory.engine.train_step import TrainRequest, parse_sets, run_train
 
+    _lock_run(run)
     try:
         options = parse_sets(sets or []) | ({"base": str(base.expanduser().resolve())} if base else {})
         request = TrainRequest(model=model, iteration=iteration, profile=profile, options=options,
@@ -634,6 +705,9 @@ def predict(
 
     if run is None and images is None:
         fail("give a run folder, or --images DIR (with --checkpoint)")
+    if run is not None:
+        _lock_run(run)  # the OCR cache writes shards into the run
+        _verify(run, ("documents", "augmented"))
     try:
         request = PredictRequest(
             model=model, out=out, splits=None if split == "all" else {s.strip() for s in split.split(",") if s.strip()},

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.executor import Executor, TaskError, describe, executor_for
-from docfactory.engine.shards import ShardInfo, write_shard
+from docfactory.engine.shards import ShardInfo, verify_all, write_shard
 from docfactory.generators.augment import MIX, AugmentSettings, GateOptions, augment_page, presets
 
 SOURCE_COLUMNS = ["doc_id", "template", "seed", "knobs", "page", "width", "height", "dpi", "image", "words",
@@ -146,6 +146,8 @@ def run_augment(run_dir: Path | str, cfg: AugmentConfig,
         listed = set(catalog.listed("augmented")) | set(catalog.listed("lines"))
         todo = [t for t in tasks if t.augmented not in listed or t.lines not in listed]
         summary.skipped_shards = len(tasks) - len(todo)
+        documents = catalog.listed("documents")
+        verify_all(run_dir, {documents[t.source] for t in todo})  # a corrupt source is refused, by name
 
         def record(task: _Task, result) -> None:
             info_aug, info_lines, rejections, stats = result

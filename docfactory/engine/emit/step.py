@@ -25,7 +25,7 @@ from docfactory.engine.emit.pairs import ImageRef, PairOptions, page_pairs
 from docfactory.engine.emit.pretrain import PretrainOptions, pretrain_row
 from docfactory.engine.emit.splits import SplitConfig
 from docfactory.engine.executor import ErrorRow, Executor, TaskError, describe, executor_for
-from docfactory.engine.shards import ShardInfo, write_shard
+from docfactory.engine.shards import ShardInfo, verify_all, write_shard
 
 KINDS = ("pairs", "pretrain")
 AUGMENTED = "augmented"
@@ -132,6 +132,7 @@ def _augmented_index(catalog: Catalog) -> dict[tuple[str, int], tuple[str, int, 
     if not paths:
         raise EmitError(f"--image augmented: {catalog.run_dir} has no {AUGMENTED} shards (listed kinds: "
                         f"{', '.join(sorted({i.kind for i in catalog.listed().values()}))}); run `engine augment` first")
+    verify_all(catalog.root, catalog.listed(AUGMENTED).values())  # a corrupt one is refused, by name
     index: dict[tuple[str, int], tuple[str, int, int]] = {}
     for path in paths:
         names = set(storage.read_schema(catalog.root, path).names)
@@ -232,6 +233,8 @@ def run_emit(run_dir: Path | str, cfg: EmitConfig,
             summary.skipped_shards += len(cfg.kinds()) - len(todo)
             if todo:
                 tasks.append(_Task(path, todo, iteration))
+        documents = catalog.listed("documents")
+        verify_all(run_dir, [documents[t.source] for t in tasks])  # a corrupt source is refused, by name
 
         def record(result, task: _Task) -> None:
             infos, task_counts, split_counts, fallback, errors = result

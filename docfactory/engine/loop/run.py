@@ -101,6 +101,11 @@ class _Loop:
                 self.reporter.stage(k, step, skipped=True)
                 continue
             self.reporter.stage(k, step)
+            if step in ("predict", "evaluate"):  # they read the evaluation sets' documents: refuse a corrupt one
+                from docfactory.engine.shards import verify_listed
+
+                for name in self.eval_sets():
+                    verify_listed(evalset_dir(self.run_dir, name), ("documents",))
             started = time.perf_counter()
             getattr(self, f"_{step}")(k)
             state.mark_done(self.run_dir, k, step, round(time.perf_counter() - started, 3))
