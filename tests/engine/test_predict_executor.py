@@ -142,3 +142,30 @@ def test_a_run_at_a_url_goes_through_every_command(scheme, tmp_path):
         fs.rm(url.rsplit("/", 1)[0], recursive=True)
     else:
         assert (tmp_path / "r1" / "models" / "count-test" / "it000" / "pages.txt").exists()
+
+
+def test_evaluate_on_the_executor_writes_the_same_rows_as_in_process(run, tmp_path):
+    from docfactory.engine.catalog import open_catalog
+    from docfactory.engine.evaluation.gold import load_gold
+    from docfactory.engine.evaluation.scoring import ScoringOptions
+
+    with open_catalog(run, read_only=True) as catalog:
+        gold = sorted(load_gold(catalog).values(), key=lambda g: (g.doc_id, g.page), reverse=True)  # not in doc order
+    lines = [{"doc_id": g.doc_id, "page": g.page, "fields": g.tree, "tables": [t.html for t in g.tables]} for g in gold[1:]]
+    lines[0]["fields"] = {"total": "0.00"}  # a wrong answer, and gold[0] is missing: error rows to compare
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    def evaluated(name: str, options: ScoringOptions) -> tuple[dict, dict]:
+        result = evaluate_run(run, preds, name=name, options=options)
+        with open_catalog(run, read_only=True) as catalog:
+            rows = {kind: catalog.sql(f"SELECT * EXCLUDE (name) FROM {kind} WHERE name = ? ORDER BY ALL", [name]).fetchall()
+                    for kind in ("doc_scores", "field_errors", "table_errors", "prediction_errors")}
+        return rows, {k: v for k, v in result.summary.items() if k not in ("name", "seconds")}
+
+    here = evaluated("here", ScoringOptions(workers=0))  # TEDS in this process
+    with make_executor(ExecutorOptions(), workers=2) as executor:
+        there = evaluated("there", ScoringOptions(workers=0, executor=executor, pages_per_task=2))  # 3 tasks
+    assert there == here
+    assert here[1]["prediction_errors"]["missing_prediction"] == 1 and here[0]["table_errors"]
+    assert here[1]["overall"]["field_f1"] < 1.0

@@ -31,9 +31,7 @@ class ScoringOptions:
     workers: int = 1  # TEDS worker processes (0: in this process, no time limit)
     table_timeout_s: float = 30.0
     executor: Any = None  # an engine.executor.Executor: pages scored there in fixed document ranges
-
-
-PAGES_PER_TASK = 128  # pages per executor task (whole documents: numbers are checked per document)
+    pages_per_task: int = 128  # executor tasks hold whole documents (numbers are checked per document)
 
 
 @dataclass
@@ -59,10 +57,10 @@ def score_pages(name: str, predictions: list[Prediction], gold: dict[tuple[str, 
         return _score(name, predictions, gold, tasks, options, errors)
     from docfactory.engine.executor import TaskError
 
-    in_task = ScoringOptions(min(options.workers, 1), options.table_timeout_s)  # a TEDS process per task
+    in_task = ScoringOptions(min(options.workers, 1), options.table_timeout_s)  # a TEDS process per task (0: none)
     results: list[PageResult | None] = [None] * len(predictions)
     chunks = []
-    for indexes in document_ranges(predictions):
+    for indexes in document_ranges(predictions, options.pages_per_task):
         preds = [predictions[i] for i in indexes]
         chunks.append((indexes, preds, {(p.doc_id, p.page): gold[(p.doc_id, p.page)] for p in preds},
                        {p.key: errors[p.key] for p in preds if p.key in errors}))
@@ -74,7 +72,7 @@ def score_pages(name: str, predictions: list[Prediction], gold: dict[tuple[str, 
     return results
 
 
-def document_ranges(predictions: list[Prediction], size: int = PAGES_PER_TASK) -> list[list[int]]:
+def document_ranges(predictions: list[Prediction], size: int) -> list[list[int]]:
     """Indexes of the predictions in fixed ranges of whole documents, in doc_id order."""
     by_doc: dict[str, list[int]] = defaultdict(list)
     for index, p in enumerate(predictions):
