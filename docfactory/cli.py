@@ -156,8 +156,8 @@ def generate(
     gen = GenerateConfig(n=n, seed=cfg.seed if seed is None else seed, templates=template or cfg.templates,
                          template_dirs=_template_dirs(cfg, templates), workers=workers or cfg.workers or os.cpu_count() or 1,
                          shard_docs=cfg.shard_docs, dpi=tuple(cfg.dpi), augment=augment_preset)
+    runner = _executor(ctx, executor, ray_address, gen.workers)  # a bad --executor must not create the run folder
     _lock_run(out, create=True)
-    runner = _executor(ctx, executor, ray_address, gen.workers)
     columns = [TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
                TextColumn("{task.fields[rate]} pages/s"), TimeElapsedColumn()]
     with Progress(*columns, console=err, transient=False) as progress:
