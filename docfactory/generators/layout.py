@@ -12,6 +12,7 @@ from functools import lru_cache
 import weasyprint
 from weasyprint.formatting_structure import boxes as wp
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
 
 from docfactory.field_types import normalize_text
 from docfactory.records import Box, TableCell
@@ -25,10 +26,39 @@ class PageLayout:
     tables: dict[str, list[TableCell]] = field(default_factory=dict)  # boxes in CSS px here
 
 
+class ExternalResource(ValueError):
+    """The HTML or CSS asked for a file or URL. A template is self-contained (fonts by family name,
+    no images, imports or links): WeasyPrint would otherwise read any local file or fetch any URL."""
+
+    def __init__(self, url: str):
+        self.url = url
+        super().__init__(f"templates cannot load files or URLs (asked for {url[:200]!r}): a template is "
+                         "self-contained, with fonts named by family")
+
+
+class _RefusingFetcher(URLFetcher):
+    """Serves data: URLs only; remembers what it refused (WeasyPrint logs a refusal and goes on)."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=("data",))
+        self.refused: list[str] = []
+
+    def fetch(self, url, headers=None):
+        if not url.lower().startswith("data:"):  # inline data reads nothing
+            self.refused.append(url)
+            raise ExternalResource(url)
+        return super().fetch(url, headers)
+
+
 @lru_cache(maxsize=64)
 def stylesheet(css: str) -> weasyprint.CSS:
     # Parsing CSS is a noticeable share of a small page's layout: parse each distinct sheet once.
-    return weasyprint.CSS(string=css)
+    # An @import is fetched here, so a sheet that asks for one raises (and is never cached).
+    fetcher = _RefusingFetcher()
+    sheet = weasyprint.CSS(string=css, base_url=".", url_fetcher=fetcher)  # base: as the HTML's
+    if fetcher.refused:
+        raise ExternalResource(fetcher.refused[0])
+    return sheet
 
 
 @lru_cache(maxsize=1)
@@ -38,8 +68,13 @@ def _font_config() -> FontConfiguration:
 
 
 def layout(html: str, css: list[str]) -> weasyprint.Document:
-    return weasyprint.HTML(string=html, base_url=".").render(stylesheets=[stylesheet(c) for c in css],
-                                                            font_config=_font_config())
+    """Lay out the page; raises ExternalResource if the HTML or CSS asks for a file or URL."""
+    fetcher = _RefusingFetcher()
+    document = weasyprint.HTML(string=html, base_url=".", url_fetcher=fetcher).render(
+        stylesheets=[stylesheet(c) for c in css], font_config=_font_config())
+    if fetcher.refused:
+        raise ExternalResource(fetcher.refused[0])
+    return document
 
 
 def read_labels(document: weasyprint.Document) -> list[PageLayout]:

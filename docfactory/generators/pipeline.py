@@ -18,7 +18,7 @@ from docfactory import __version__
 from docfactory.generators.content import pattern_of
 from docfactory.generators.document import BuiltContent, ContentRejected, build_content, font_css, render_html
 from docfactory.field_types import normalize_text
-from docfactory.generators.layout import PageLayout, layout, read_labels
+from docfactory.generators.layout import ExternalResource, PageLayout, layout, read_labels
 from docfactory.generators.pdf_pages import read_text, render_png, text_in_boxes
 from docfactory.generators.spec import assign_split
 from docfactory.records import Box, DocSpec, FieldLabel, PageRecord, TableCell, TableLabel
@@ -78,11 +78,25 @@ def _prepare(spec: DocSpec, registry: TemplateRegistry, times=None) -> _Prepared
     with timed(times, "jinja"):
         html = render_html(spec, template, content)
     with timed(times, "layout"):
-        document = layout(html, [template.css, font_css(spec.knobs.font)])
+        document = template_layout(template, html, spec.knobs.font)
     with timed(times, "labels"):
         pages = read_labels(document)
         check_field_coverage(template, content, pages, html)
     return _Prepared(spec, template, content, document, pages)
+
+
+def template_layout(template: Template, html: str, font: str):
+    """WeasyPrint layout of a template's HTML; a file or URL it asks for is a TemplateError naming
+    the file (and line) that asked."""
+    try:
+        return layout(html, [template.css, font_css(font)])
+    except ExternalResource as exc:
+        name = exc.url.rstrip("/").rsplit("/", 1)[-1]  # a relative URL comes back resolved
+        for path in (template.folder / "style.css", template.html_path):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if name and name in line:
+                    raise TemplateError(path, str(exc), number) from None
+        raise TemplateError(template.html_path, str(exc)) from None
 
 
 def check_field_coverage(template: Template, content: BuiltContent, pages: list[PageLayout], html: str) -> None:

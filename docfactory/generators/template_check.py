@@ -55,9 +55,9 @@ def check_fonts(template: Template) -> None:
 
 def check_template(template: Template, seed: int = 0) -> None:
     """Raise TemplateError if the template cannot produce a verified document."""
-    from docfactory.generators.document import build_content, font_css, render_html
-    from docfactory.generators.layout import layout, read_labels
-    from docfactory.generators.pipeline import check_field_coverage
+    from docfactory.generators.document import build_content, render_html
+    from docfactory.generators.layout import read_labels
+    from docfactory.generators.pipeline import check_field_coverage, template_layout
 
     check_fonts(template)
     low, high = template.config.n_items
@@ -66,5 +66,5 @@ def check_template(template: Template, seed: int = 0) -> None:
     spec = DocSpec(doc_id="template-check", template=template.name, seed=seed, knobs=knobs)
     content = build_content(spec, template)
     html = render_html(spec, template, content)
-    pages = read_labels(layout(html, [template.css, font_css(knobs.font)]))
+    pages = read_labels(template_layout(template, html, knobs.font))
     check_field_coverage(template, content, pages, html)

@@ -14,6 +14,7 @@ from typing import Iterable
 
 import yaml
 from jinja2 import FunctionLoader, StrictUndefined, TemplateSyntaxError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from pydantic import ValidationError
@@ -37,21 +38,53 @@ class UnknownTemplate(KeyError):
         return str(self.args[0])
 
 
+MAX_SEQUENCE = 1_000_000  # longest string or list a template may build with `*` (a page is ~20 KB of HTML)
+MAX_EXPONENT = 256  # largest `**` exponent on an integer: 10 ** 10 ** 9 would never finish
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox (no attributes starting with '_', no mutating methods, no
+    str.format escapes), plus limits on the two operators that can exhaust memory or CPU alone."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, int) and right > MAX_EXPONENT and isinstance(left, int) and abs(left) > 1:
+            raise SecurityError(f"exponent {right} is too large (limit {MAX_EXPONENT})")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+                    raise SecurityError(f"repeating a {type(seq).__name__} of {len(seq)} x {times} is too large "
+                                        f"(limit {MAX_SEQUENCE})")
+        return super().call_binop(context, operator, left, right)
+
+
 def _sandbox(folder: Path) -> ImmutableSandboxedEnvironment:
     # Only the folder's own .j2 files can be loaded (so `{% include %}` reaches nothing else); the
     # loader reports real paths so runtime errors point at the template file and line.
     allowed = {p.name: p for p in folder.glob("*.j2")}
 
     def load(name: str):
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise SecurityError(f"{name!r} is outside the template folder: include, import and extend "
+                                f"can only name this folder's .j2 files ({', '.join(sorted(allowed))})")
         path = allowed.get(name)
         if path is None:
             return None
-        return path.read_text(encoding="utf-8"), str(path), lambda: True
+        return _read_text(path), str(path), lambda: True
 
-    env = ImmutableSandboxedEnvironment(loader=FunctionLoader(load), autoescape=True,
-                                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = _Sandbox(loader=FunctionLoader(load), autoescape=True,
+                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["br"] = _line_breaks
     return env
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TemplateError(path, f"not UTF-8 text (byte {exc.start})", data[:exc.start].count(b"\n") + 1) from None
 
 
 def _line_breaks(value) -> Markup:
@@ -105,16 +138,20 @@ def load_template(folder: Path) -> Template:
         env.get_template(HTML_FILE)  # compile now: syntax errors surface at load, with their line
     except TemplateSyntaxError as exc:
         raise TemplateError(folder / HTML_FILE, f"Jinja syntax error: {exc.message}", exc.lineno) from exc
-    return Template(folder.name, folder, config, (folder / CSS_FILE).read_text(encoding="utf-8"), env)
+    return Template(folder.name, folder, config, _read_text(folder / CSS_FILE), env)
 
 
 def _read_config(path: Path) -> TemplateConfig:
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise TemplateError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from exc
+    except RecursionError:
+        raise TemplateError(path, "invalid YAML: nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors: version: 2020-13-45
+        raise TemplateError(path, f"invalid YAML value: {type(exc).__name__}: {exc}") from None
     if not isinstance(data, dict):
         raise TemplateError(path, "expected a mapping of keys (kind, version, fonts, fields, ...)")
     try:

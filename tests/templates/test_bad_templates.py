@@ -36,7 +36,7 @@ CASES = {
     "unknown_type": ("template.yaml", "invoice_number: {type: id}", "invoice_number: {type: serial}", "template.yaml", True, "unknown field type"),
     "unknown_font": ("style.css", 'font-family: "Liberation Sans";', 'font-family: "Comic Papyrus";', "style.css", True, "unknown font family"),
     "python_internals": ("template.html.j2", "<h1>", "<h1>{{ doc.__class__.__mro__[1].__subclasses__() }}", "template.html.j2", True, "SecurityError"),
-    "read_file": ("template.html.j2", "<h1>", "<h1>{% include '/etc/passwd' %}", "template.html.j2", True, "TemplateNotFound"),
+    "read_file": ("template.html.j2", "<h1>", "<h1>{% include '/etc/passwd' %}", "template.html.j2", True, "SecurityError"),
     "environment": ("template.html.j2", "<h1>", "<h1>{{ os.environ }}", "template.html.j2", True, "UndefinedError"),
 }
 
