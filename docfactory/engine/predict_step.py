@@ -84,7 +84,7 @@ def run_predict(run_dir: Path | str | None, request: PredictRequest, on_page: Ca
         raise PredictStepError("no pages match (check --split, --copies, --preset)")
     setup = _setup(entry, root, request)
     lines: dict[tuple, str] = {}
-    errors: list[str] = []
+    errors: dict[tuple, str] = {}
     ocr = _OcrWriter(root)
     try:
         with executor_for(executor, workers) as ex:
@@ -99,7 +99,7 @@ def run_predict(run_dir: Path | str | None, request: PredictRequest, on_page: Ca
                     key = check_row(row, expected, lines, len(lines) + 1)
                     lines[key] = json.dumps(row, ensure_ascii=False)
                     if row.get("error"):
-                        errors.append(f"{key[0]} page {key[1]}: {row['error']}")
+                        errors[key] = f"{key[0]} page {key[1]}{'' if key[2] is None else f' copy {key[2]}'}: {row['error']}"
                 ocr.add(new_words, hits, misses)
                 if on_page:
                     on_page(len(lines), total)
@@ -107,7 +107,8 @@ def run_predict(run_dir: Path | str | None, request: PredictRequest, on_page: Ca
         ocr.close()
         _WORKER.clear()  # the model this process loaded (one worker: in this process) is not kept
     _write_lines(request.out, [lines[key] for key in sorted(lines, key=page_order)])
-    return PredictResult(request.out, len(lines), time.perf_counter() - started, ocr.hits, ocr.misses, errors)
+    return PredictResult(request.out, len(lines), time.perf_counter() - started, ocr.hits, ocr.misses,
+                         [errors[key] for key in sorted(errors, key=page_order)])
 
 
 @dataclass(frozen=True)
