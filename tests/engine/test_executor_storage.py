@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from docfactory.engine.evaluation import evaluate_run, leaderboard
 from docfactory.engine.evaluation.gold import load_gold
 from docfactory.engine.evaluation.scoring import ScoringOptions
 from docfactory.engine.generate import GenerateConfig, run_generate
+from docfactory.engine.predict_step import PredictRequest, run_predict
 
 
 def make_run(run, predictions: Path) -> dict[str, str]:
@@ -76,7 +78,8 @@ def test_a_url_without_its_filesystem_package_names_it():
 
 
 def test_a_run_on_s3_through_a_local_moto_server(tmp_path, monkeypatch):
-    """s3:// end to end (s3fs against a moto S3 server on 127.0.0.1): shards, catalog and DuckDB views."""
+    """s3:// end to end (s3fs against a moto S3 server on 127.0.0.1): shards, catalog, DuckDB views, and
+    predict (the same file as from a local run) and evaluate over them."""
     pytest.importorskip("s3fs")
     moto_server = pytest.importorskip("moto.server")
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -97,5 +100,14 @@ def test_a_run_on_s3_through_a_local_moto_server(tmp_path, monkeypatch):
             assert remote.listed() == local.listed()
             assert remote.sql("SELECT count(DISTINCT doc_id) FROM documents").fetchone()[0] == 2
         assert fs.exists("docfactory-test/runs/r1/catalog.duckdb")
+        script = tmp_path / "model.py"  # an external model: each page's size as its text
+        script.write_text("import json, sys\nwith open(sys.argv[2], 'w') as out:\n    for line in open(sys.argv[1]):\n"
+                          "        m = json.loads(line)\n        out.write(json.dumps({'doc_id': m['doc_id'], 'page': m['page'], "
+                          "'text': '%dx%d' % (m['width'], m['height'])}) + '\\n')\n")
+        for run, out in (("s3://docfactory-test/runs/r1", tmp_path / "s3.jsonl"), (tmp_path / "local", tmp_path / "local.jsonl")):
+            run_predict(run, PredictRequest(model="command", splits=None, out=out, predict_cmd=f"{sys.executable} {script}"))
+        assert (tmp_path / "s3.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+        result = evaluate_run("s3://docfactory-test/runs/r1", tmp_path / "s3.jsonl", name="sizes")
+        assert result.pages == 2 and fs.exists("docfactory-test/runs/r1/eval/sizes/summary.json")
     finally:
         server.stop()
