@@ -508,6 +508,8 @@ def pretrain(
     from docfactory.train.lejepa import make_config
     from docfactory.train.lejepa.pipeline import pretrain_and_measure
 
+    if out is None:
+        _lock_run(run)  # it writes RUN/models/lejepa/it000
     try:
         cfg = make_config(scale, steps=steps, batch_size=batch_size, lambd=lambd, lr=lr, proj_dim=proj_dim, split=split,
                           seed=seed, device=device)

@@ -140,3 +140,19 @@ def test_steps_refuse_a_corrupt_shard_by_name(run):
     for command in (["augment", str(run), "--workers", "1"], ["emit", str(run), "--workers", "1"]):
         result = CliRunner(env={"COLUMNS": "250"}).invoke(app, command)
         assert result.exit_code == 1 and f"{first}: corrupt shard" in result.output, result.output
+
+
+def test_the_loop_refuses_a_corrupt_evaluation_set_before_predicting(run):
+    from docfactory.engine.loop import LoopRequest, run_loop
+
+    evalset = run / "evalsets" / "in_dist"
+    shutil.copytree(run, evalset)
+    with open_catalog(run) as catalog:
+        catalog.sql(state.TABLES)
+    for step in ("eval_sets", "generate", "augment", "train"):  # iteration 0 resumes at predict
+        state.mark_done(run, 0, step, 1.0)
+    victim = evalset / _shards(evalset)[0][0]
+    _flip(victim)
+    with pytest.raises(CorruptShardError, match=f"{victim}: corrupt shard"):
+        run_loop(run, LoopRequest(iterations=1, profile="tiny", seed=3))
+    assert (0, "predict") not in state.done_steps(run)
