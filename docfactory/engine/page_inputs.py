@@ -8,6 +8,10 @@ the image the page shows, are in `meta` for trainers; predictors must not use th
 The split of a page is the run's effective split: the one `engine emit` recorded (with its held-out
 templates) when the run was emitted, else `documents.split`; `holdout_templates` given here move
 those templates' pages to `holdout` either way.
+
+Choosing pages (`select_pages`: the catalog and the small columns) is apart from reading them
+(`read_shard_pages`: one shard's chosen pages, no catalog), so a driver chooses and its workers read,
+shard by shard. The run may be a local folder or an fsspec URL (engine.storage).
 """
 
 from __future__ import annotations
