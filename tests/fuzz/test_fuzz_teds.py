@@ -44,7 +44,7 @@ def _nested(depth: int, inner: str) -> str:
     return "<table><tr><td>" * depth + inner + "</td></tr></table>" * depth
 
 
-@settings(max_examples=150, deadline=2000, **FUZZ)
+@settings(max_examples=150, deadline=5000, **FUZZ)
 @given(html=soup)
 @example(html='<?xml version="1.0" encoding="latin-1"?><table><tr><td>1</td></tr></table>')  # found: raised ValueError
 @example(html="<table><tr><td>" + "<b>" * 3000 + "x" + "</b>" * 3000 + "</td></tr></table>")
@@ -84,7 +84,7 @@ def test_batch_scoring_turns_every_failure_into_an_error_row(pairs, time_limit):
             assert r.teds is None and "no <table>" in r.error
 
 
-@settings(max_examples=60, deadline=2000, **FUZZ)
+@settings(max_examples=60, deadline=5000, **FUZZ)
 @given(html=soup)
 @example(html='<?xml version="1.0" encoding="utf-8"?><table></table>')  # found: crashed the reader
 def test_predictions_reader_never_raises_on_a_table(html, tmp_path_factory):

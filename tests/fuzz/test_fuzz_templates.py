@@ -77,7 +77,7 @@ def _names_a_file(message: str, folder: Path) -> bool:
     return re.match(rf"{re.escape(str(folder))}/({files})(:\d+)?: \S", message) is not None
 
 
-@settings(max_examples=100, deadline=3000, **FUZZ)
+@settings(max_examples=100, deadline=5000, **FUZZ)
 @given(mutation=mutations())
 @example(mutation=("template.yaml", (BASE / "template.yaml").read_bytes().replace(b"version:", b"version: 2020-13-45 #")))
 @example(mutation=("template.yaml", b"\xff" + (BASE / "template.yaml").read_bytes()))  # found: UnicodeDecodeError
