@@ -4,8 +4,10 @@ fcntl.flock) for its whole duration; a second one refuses at once, naming the ho
 flock belongs to the open file, so the kernel drops it when the holder exits however it exits
 (kill -9 included): there is never a stale lock to clean up, and the PID and command written into
 the file are only information for the message. The lock is re-entrant within a process (`engine
-run` calls generate, augment, ... which take it again). A run at an fsspec URL has no lock: one
-writer at a time there stays the caller's job, as the catalog module says.
+run` calls generate, augment, ... which take it again). A loop's evaluation sets (RUN/evalsets/NAME)
+are run folders of their own but part of RUN: writing one is refused while another process holds
+RUN's lock. A run at an fsspec URL has no lock: one writer at a time there stays the caller's job,
+as the catalog module says.
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ def run_lock(run_dir: Path | str, argv: Sequence[str] | None = None, create: boo
 
 
 def _acquire(root: Path, argv: Sequence[str]) -> int:
+    owner = root.parent.parent
+    if root.parent.name == "evalsets" and str(owner) not in _held and (who := holder(owner)) is not None:
+        raise RunLocked(f"{root}: an evaluation set of {owner}, which another engine process is writing ({who}); "
+                        "wait for it to finish (or stop it), then run this again")
     root.mkdir(parents=True, exist_ok=True)
     path = root / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -206,3 +206,29 @@ def test_a_full_disk_during_generate_fails_naming_the_shard_and_lists_nothing(co
                 ("shards/documents/it000/part-00000.parquet",)]
     finally:
         subprocess.run(["umount", str(folder)], check=False)
+
+
+_HOLD = "import sys, time; from docfactory.engine.lock import run_lock\nwith run_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)"
+
+
+def test_the_lock_names_its_holder_covers_evaluation_sets_and_dies_with_it(tmp_path):
+    from docfactory.engine.lock import RunLocked, holder, run_lock
+
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(run), "--tag"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        assert holder(run) == f"pid {proc.pid}: -c {run} --tag"
+        with pytest.raises(RunLocked, match=f"another engine process is writing this run \\(pid {proc.pid}: -c "):
+            with run_lock(run):
+                pass
+        with pytest.raises(RunLocked, match=f"an evaluation set of {run}, which another engine process is writing"):
+            with run_lock(run / "evalsets" / "in_dist"):
+                pass
+    finally:
+        proc.kill()  # SIGKILL: no cleanup runs, the kernel drops the flock
+        proc.wait()
+    assert holder(run) is None
+    with run_lock(run), run_lock(run), run_lock(run / "evalsets" / "in_dist"):  # re-entrant in one process
+        assert holder(run).startswith(f"pid {os.getpid()}: ")
+    assert holder(run) is None  # released when the outermost block ends
