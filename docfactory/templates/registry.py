@@ -138,6 +138,10 @@ def load_template(folder: Path) -> Template:
         env.get_template(HTML_FILE)  # compile now: syntax errors surface at load, with their line
     except TemplateSyntaxError as exc:
         raise TemplateError(folder / HTML_FILE, f"Jinja syntax error: {exc.message}", exc.lineno) from exc
+    except (RecursionError, SyntaxError) as exc:  # Jinja's parser recurses per nesting level; Python's compiler
+        # then allows ~100 nested blocks in the code Jinja generates
+        raise TemplateError(folder / HTML_FILE, "Jinja: blocks or expressions nested too deeply to compile "
+                            f"({type(exc).__name__})") from None
     return Template(folder.name, folder, config, _read_text(folder / CSS_FILE), env)
 
 

@@ -83,6 +83,10 @@ def _names_a_file(message: str, folder: Path) -> bool:
 @example(mutation=("template.yaml", b"\xff" + (BASE / "template.yaml").read_bytes()))  # found: UnicodeDecodeError
 @example(mutation=("style.css", b"\xc3" + (BASE / "style.css").read_bytes()))  # found: UnicodeDecodeError
 @example(mutation=("template.html.j2", (BASE / "template.html.j2").read_bytes() + b"\x80"))  # found: UnicodeDecodeError
+@example(mutation=("template.html.j2", (BASE / "template.html.j2").read_bytes().replace(
+    b"<h1>", b"<h1>" + b"{% if 1 %}" * 400 + b"{% endif %}" * 400, 1)))  # found: RecursionError crashed the registry
+@example(mutation=("template.html.j2", (BASE / "template.html.j2").read_bytes().replace(
+    b"<h1>", b"<h1>{{ 1" + b" + 1" * 3000 + b" }}", 1)))  # found: RecursionError crashed the registry
 def test_registry_loads_it_or_keeps_one_error_naming_the_file(mutation, tmp_path_factory, time_limit):
     folder = _folder(tmp_path_factory, *mutation)
     with time_limit(20):
