@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class Finding:
     problem: str  # missing | size | sha256 | rows | unreadable | schema | unlisted | temporary
     detail: str
     action: str = ""  # what --repair did
+    repaired: bool = False
 
 
 @dataclass
@@ -68,7 +70,7 @@ class CheckReport:
 
     @property
     def unresolved(self) -> list[Finding]:
-        return [f for f in self.findings if not f.action.startswith(("removed", "unlisted"))]
+        return [f for f in self.findings if not f.repaired]
 
 
 def check_run(run_dir: Path | str, repair: bool = False) -> CheckReport:
@@ -87,34 +89,15 @@ def check_run(run_dir: Path | str, repair: bool = False) -> CheckReport:
                 raise CheckError(f"{run}: an engine process is writing this run ({who}); check it when that ends")
             _check_one(run, runs, report)
     else:
-        with _locks(runs):
+        with ExitStack() as locks:
+            for run in runs:
+                locks.enter_context(run_lock(run))
             for run in runs:
                 _check_one(run, runs, report)
             for run in runs:
                 _repair(run, root, [f for f in report.findings if f.run == str(run)])
     report.seconds = time.perf_counter() - started
     return report
-
-
-class _locks:
-    def __init__(self, runs: list[Path]):
-        self.held = [run_lock(r) for r in runs]
-
-    def __enter__(self):
-        entered = []
-        try:
-            for lock in self.held:
-                lock.__enter__()
-                entered.append(lock)
-        except BaseException:
-            for lock in reversed(entered):
-                lock.__exit__(None, None, None)
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        for lock in reversed(self.held):
-            lock.__exit__(*exc)
 
 
 def _connect(run: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -216,7 +199,7 @@ def _repair(run: Path, root: Path, findings: list[Finding]) -> None:
         if f.problem in ("temporary", "unlisted"):
             target = run / f.path
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-            f.action = "removed"
+            f.action, f.repaired = "removed", True
         elif f.problem == "schema":
             f.action = "kept (complete; made by another docfactory version?)"
     if corrupt:
@@ -226,6 +209,7 @@ def _repair(run: Path, root: Path, findings: list[Finding]) -> None:
             step = steps.get(f.path)
             f.action = "unlisted; rerun " + (f"{step[0]} (iteration {step[1]})" if step else "the step that made it") + \
                 " to remake it"
+            f.repaired = True
         _forget_loop_steps(run, root, steps)
     with open_catalog(run) as catalog:  # views over exactly the listed shards again
         kinds = {k for (k,) in catalog.sql("SELECT DISTINCT kind FROM shards").fetchall()}
