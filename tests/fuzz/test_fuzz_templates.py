@@ -116,3 +116,24 @@ def test_validate_accepts_it_or_prints_one_error_naming_the_file(mutation, tmp_p
         errors = [line for line in output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1, output
         assert _names_a_file(output.replace("\n", "").removeprefix("error: "), folder), output
+
+
+def test_the_engine_command_itself_prints_one_line_per_broken_template(tmp_path):
+    """The real `engine` process (no test runner in between), under a subprocess time limit: one
+    `error:` line per broken template, each naming its file, and no traceback."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "templates"
+    broken = {"not_utf8": ("template.yaml", b"\xff"), "too_deep": ("template.html.j2", b"{% if 1 %}" * 400),
+              "bad_date": ("template.yaml", b"version: 2020-13-45\n")}
+    for name, (file, data) in broken.items():
+        shutil.copytree(BASE, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        (root / name / file).write_bytes(data + (BASE / file).read_bytes())
+    engine = Path(sys.executable).with_name("engine")
+    done = subprocess.run([str(engine), "templates", "validate", str(root)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == len(broken), done.stderr
+    for name, (file, _) in broken.items():
+        assert f"{root / name / file}" in done.stderr.replace("\n", ""), done.stderr
