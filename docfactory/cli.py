@@ -540,32 +540,11 @@ def mine(
     budget: Annotated[int, typer.Option(help="Documents the plan asks for.")] = 200,
     limit: Annotated[int, typer.Option(help="Slices printed.")] = 20,
 ) -> None:
-    """Rank the weak slices of an evaluation (Wilson-bounded failure rates) and show the plan they give."""
-    from docfactory.engine.catalog import open_catalog
-    from docfactory.engine.mining import latest_evaluation, make_plan, overall_failure_rate, weak_slices
+    """Rank the weak slices of an evaluation (Wilson-bounded failure rates), the least sure answers, and the plan they give."""
+    from docfactory.engine.loop.cli import mine_command
 
-    with open_catalog(run, read_only=True) as catalog:
-        name = name or (f"it{iteration:03d}" if iteration is not None else latest_evaluation(catalog))
-        if name is None:
-            fail(f"{run}: no evaluation to mine (run engine evaluate first)")
-        base, n = overall_failure_rate(catalog, name)
-        if n == 0:
-            fail(f"{run}: no field comparisons for evaluation {name!r}")
-        slices = weak_slices(catalog, name, min_support=min_support)
-    console.print(f"evaluation {name}: {n} field comparisons, overall failure rate {base:.3f}", highlight=False)
-    table = Table("rank", "slice", "value", "support", "failure", "95% CI", "score", title="weak slices")
-    for i, s in enumerate(slices[:limit], 1):
-        table.add_row(str(i), s.column, s.value, str(s.support), f"{s.failure_rate:.3f}",
-                      f"{s.lower:.3f}-{s.upper:.3f}", f"{s.score:+.3f}")
-    console.print(table)
-    plan = make_plan(slices, (iteration or 0) + 1, budget)
-    console.print(f"plan for the next batch: {budget} documents, replay share {plan.replay_share:.0%}; "
-                  "knob values not listed weigh 1", highlight=False)
-    weights = Table("knob", "value", "weight")
-    for knob, values in sorted(plan.weights.items()):
-        for value, w in sorted(values.items(), key=lambda kv: -kv[1]):
-            weights.add_row(knob, value, f"{w:.2f}")
-    console.print(weights)
+    with _local_run(run) as folder:
+        mine_command(folder, name, iteration, min_support, budget, limit, console, fail)
 
 
 @app.command("run")

@@ -1,17 +1,30 @@
 """Mining: find the slices a model fails on, with enough support that the failure is not noise,
-and turn them into a plan (knob weights) for the next batch of documents.
+and turn them into a plan for the next batch of documents.
 
 A field comparison fails when its error_type is not NULL. For each slice column (template, locale,
 preset, …) and value, the failure rate gets a Wilson score interval; a slice is *weak* when its
 lower bound is above the overall failure rate (so a handful of unlucky pages is not chased) and it
 has at least `min_support` comparisons. The ranked list is what `engine mine` prints; the same SQL
 is in the README.
+
+When the predictions carry per-field confidences (the layout predictor writes the lowest tag
+probability of a value's words), they are joined to the comparisons (TEMP table
+`field_confidence`): each slice shows its mean confidence, the least sure answers are listed, and
+documents are ranked for hard variants by failures first, then by how unsure the model was.
+
+The plan (a) tilts knob weights toward weak slices — the surest weak knob value weighs 1 + tilt,
+the others in proportion to their score, unlisted values 1, and a weak field (no knob of its own)
+tilts the templates its failures come from — so a weak template takes a clearly larger share of
+the batch; (b) orders hard variants: the worst documents again, same
+template and knobs, a new seed, and more items when items are what failed. The generator's spec
+sampler reads both (`generators/spec.py`); the replay share goes to the finetune.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,15 +45,49 @@ SLICE_COLUMNS: dict[str, tuple[str, str | None]] = {
     "error_type": ("coalesce(e.error_type, 'ok')", None),
 }
 
+JOIN = """field_errors e JOIN slices s
+      ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
+    {confidence_join}"""
+CONFIDENCE_JOIN = """LEFT JOIN field_confidence c
+      ON c.doc_id = e.doc_id AND c.page = e.page AND c."copy" IS NOT DISTINCT FROM e."copy" AND c.field = e.field"""
+
 MINING_SQL = """
 WITH cmp AS (
-    SELECT {expr} AS value, (e.error_type IS NOT NULL) AS failed
-    FROM field_errors e JOIN slices s
-      ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
+    SELECT {expr} AS value, (e.error_type IS NOT NULL) AS failed, {confidence} AS confidence
+    FROM {join}
     WHERE e.name = ?
 )
-SELECT value, count(*) AS support, avg(CAST(failed AS DOUBLE)) AS failure_rate
+SELECT value, count(*) AS support, avg(CAST(failed AS DOUBLE)) AS failure_rate, avg(confidence) AS confidence
 FROM cmp GROUP BY value
+"""
+
+# Documents by how badly they failed: failure rate over their comparisons, then least sure first.
+WORST_DOCS_SQL = """
+SELECT e.doc_id, any_value(s.template) AS template, count(*) AS comparisons,
+       avg(CAST(e.error_type IS NOT NULL AS DOUBLE)) AS failure_rate,
+       avg(CAST(e.field_pattern LIKE '%*%' AND e.error_type IS NOT NULL AS DOUBLE)) AS item_failure_rate,
+       avg({confidence}) AS confidence
+FROM {join}
+WHERE e.name = ? AND e."copy" IS NULL
+GROUP BY e.doc_id
+HAVING avg(CAST(e.error_type IS NOT NULL AS DOUBLE)) >= ?
+ORDER BY failure_rate DESC, confidence ASC NULLS LAST, e.doc_id
+"""
+
+# Which templates a weak field's failures come from: a field has no knob, its templates do.
+FIELD_TEMPLATES_SQL = """
+SELECT e.field_pattern, s.template, count(*) AS failures
+FROM field_errors e JOIN slices s ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
+WHERE e.name = ? AND e.error_type IS NOT NULL AND list_contains(?, e.field_pattern)
+GROUP BY ALL
+"""
+
+LOW_CONFIDENCE_SQL = """
+SELECT e.doc_id, e.page, e.field, e.gold, e.pred, e.error_type, c.confidence
+FROM {join}
+WHERE e.name = ? AND c.confidence IS NOT NULL AND c.confidence < ?
+ORDER BY c.confidence, e.doc_id, e.page, e.field
+LIMIT ?
 """
 
 
@@ -53,10 +100,23 @@ class Slice:
     lower: float  # Wilson lower bound of the failure rate
     upper: float
     score: float  # lower bound minus the overall failure rate: how surely this slice is worse
+    confidence: float | None = None  # mean confidence of its answers (None: predictions had none)
 
     @property
     def knob(self) -> str | None:
         return SLICE_COLUMNS[self.column][1]
+
+
+@dataclass
+class Variant:
+    """A hard variant of a failed document: its template and knobs, a new seed (the new doc id's),
+    `push` applied on top (the failing factor pushed harder)."""
+
+    source: str  # the evaluation document it varies
+    template: str
+    knobs: dict
+    push: dict  # knob -> new value, e.g. {"n_items": 12}
+    reason: str
 
 
 @dataclass
@@ -67,9 +127,15 @@ class Plan:
     replay_share: float
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
     weak_slices: list[dict] = field(default_factory=list)
+    variants: list[dict] = field(default_factory=list)  # the first len(variants) documents of the batch
+    low_confidence: list[dict] = field(default_factory=list)  # the least sure answers, for the analyst
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    def generator_weights(self) -> dict:
+        """What the spec sampler takes: the weight tables, plus the variants to make first."""
+        return {**self.weights, "variants": self.variants} if self.variants else dict(self.weights)
 
 
 def wilson(failures: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -81,6 +147,40 @@ def wilson(failures: float, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def has_confidences(catalog: Catalog) -> bool:
+    return catalog.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'field_confidence'").fetchone()[0] > 0
+
+
+def _sql(template: str, catalog: Catalog, **extra: str) -> str:
+    joined = has_confidences(catalog)
+    join = JOIN.format(confidence_join=CONFIDENCE_JOIN if joined else "")
+    return template.format(join=join, confidence="c.confidence" if joined else "CAST(NULL AS DOUBLE)", **extra)
+
+
+def join_confidences(catalog: Catalog, predictions: Path | str) -> int:
+    """Load the per-field confidences of a predictions JSONL into TEMP table `field_confidence`,
+    under the field names field_errors uses (a page's item 0 is the document's item k). Returns
+    the rows loaded (0: the predictor wrote none). A TEMP table works on a read-only catalog."""
+    from docfactory.engine.evaluation.gold import load_gold
+
+    gold = load_gold(catalog)
+    rows = []
+    for line in Path(predictions).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        pred = json.loads(line)
+        page = gold.get((pred.get("doc_id"), pred.get("page")))
+        if page is None or not isinstance(pred.get("confidence"), dict):
+            continue
+        for name, conf in pred["confidence"].items():
+            rows.append((page.doc_id, page.page, pred.get("copy"), page.document_path(name), float(conf)))
+    catalog.sql("CREATE OR REPLACE TEMP TABLE field_confidence (doc_id VARCHAR, page INTEGER, \"copy\" INTEGER, "
+                "field VARCHAR, confidence DOUBLE)")
+    if rows:
+        catalog.con.executemany("INSERT INTO field_confidence VALUES (?, ?, ?, ?, ?)", rows)
+    return len(rows)
 
 
 def overall_failure_rate(catalog: Catalog, name: str) -> tuple[float, int]:
@@ -95,40 +195,122 @@ def weak_slices(catalog: Catalog, name: str, min_support: int = 20, columns: lis
     out = []
     for column in columns or [c for c in SLICE_COLUMNS if c != "error_type"]:
         expr, _ = SLICE_COLUMNS[column]
-        for value, support, rate in catalog.sql(MINING_SQL.format(expr=expr), [name]).fetchall():
+        for value, support, rate, conf in catalog.sql(_sql(MINING_SQL, catalog, expr=expr), [name]).fetchall():
             if value is None or support < min_support:
                 continue
             lower, upper = wilson(rate * support, support)
             if lower > base:
-                out.append(Slice(column, str(value), support, rate, lower, upper, lower - base))
+                out.append(Slice(column, str(value), support, rate, lower, upper, lower - base,
+                                 None if conf is None else round(conf, 4)))
     return sorted(out, key=lambda s: (-s.score, s.column, s.value))
 
 
+def low_confidence(catalog: Catalog, name: str, below: float = 0.5, limit: int = 20) -> list[dict]:
+    """The answers the model was least sure of (right or wrong), least sure first."""
+    if not has_confidences(catalog):
+        return []
+    keys = ("doc_id", "page", "field", "gold", "pred", "error_type", "confidence")
+    return [dict(zip(keys, row)) for row in catalog.sql(_sql(LOW_CONFIDENCE_SQL, catalog), [name, below, limit]).fetchall()]
+
+
+def hard_variants(catalog: Catalog, name: str, n: int, templates: list[str] | None = None,
+                  items_step: float = 0.5) -> list[Variant]:
+    """`n` variants of the documents that failed most (failure rate at least the overall one; a
+    model that fails everything gets variants of its least sure documents), the worst first and
+    round-robin when there are fewer documents than variants. Items are pushed
+    (n_items x (1 + items_step), at least +2) when list items are where the document failed; the
+    sampler clamps to the template's range."""
+    if n <= 0:
+        return []
+    base, _ = overall_failure_rate(catalog, name)
+    docs = catalog.sql(_sql(WORST_DOCS_SQL, catalog), [name, base]).fetchall()
+    docs = [d for d in docs if templates is None or d[1] in templates]
+    if not docs:
+        return []
+    knobs = {doc_id: k for doc_id, k in catalog.sql(
+        "SELECT DISTINCT ON (doc_id) doc_id, knobs FROM documents ORDER BY doc_id").fetchall()}
+    out = []
+    for j in range(n):
+        doc_id, template, support, rate, item_rate, conf = docs[j % len(docs)]
+        doc_knobs = dict(knobs[doc_id])
+        push = {}
+        if item_rate >= 0.5 * rate:  # most failures are list items: more of them
+            push["n_items"] = doc_knobs["n_items"] + max(2, round(doc_knobs["n_items"] * items_step))
+        conf_text = "" if conf is None else f", mean confidence {conf:.2f}"
+        out.append(Variant(doc_id, template, doc_knobs, push,
+                           f"{rate:.0%} of {support} fields failed ({item_rate:.0%} list items){conf_text}"))
+    return out
+
+
+def field_templates(catalog: Catalog, name: str, fields: list[str]) -> dict[str, dict[str, float]]:
+    """field pattern -> {template: share of the field's failures}."""
+    out: dict[str, dict[str, float]] = {}
+    for field_pattern, template, failures in catalog.sql(FIELD_TEMPLATES_SQL, [name, fields]).fetchall():
+        out.setdefault(field_pattern, {})[template] = failures
+    return {f: {t: n / sum(by.values()) for t, n in by.items()} for f, by in out.items()}
+
+
+def knob_scores(slices: list[Slice], by_field: dict[str, dict[str, float]] | None = None) -> dict[str, dict[str, float]]:
+    """knob -> value -> score. A weak field counts for the templates its failures come from
+    (score x their share, summed over fields), when that beats the template's own slice."""
+    scores: dict[str, dict[str, float]] = {}
+    via_fields: dict[str, float] = {}
+    for s in slices:
+        if s.knob is not None:
+            table = scores.setdefault(s.knob, {})
+            values = [s.value]
+            if s.knob == "n_items":
+                low, high = (int(v) for v in s.value.split("-"))
+                values = [str(n) for n in range(low, high + 1)]
+            for value in values:
+                table[value] = max(table.get(value, 0.0), s.score)
+        elif s.column == "field":
+            for template, share in (by_field or {}).get(s.value, {}).items():
+                via_fields[template] = via_fields.get(template, 0.0) + s.score * share
+    templates = scores.setdefault("template", {})
+    for template, score in via_fields.items():
+        templates[template] = max(templates.get(template, 0.0), score)
+    return {knob: table for knob, table in scores.items() if table}
+
+
 def make_plan(slices: list[Slice], iteration: int, budget: int, strategy: str = "hard",
-              replay_share: float = 0.2, tilt: float = 4.0) -> Plan:
-    """Tilt knob weights toward weak slices: weight = 1 + tilt * score (relative to weight 1 for
-    every other value). `uniform` keeps the initial mix, as the control arm of the A/B."""
+              replay_share: float = 0.2, tilt: float = 4.0, variants: list[Variant] | None = None,
+              low_conf: list[dict] | None = None, by_field: dict[str, dict[str, float]] | None = None) -> Plan:
+    """Tilt knob weights toward weak slices: the surest weak knob value of all weighs 1 + tilt,
+    another 1 + tilt * its score / that top score (a barely weak locale is not pushed as hard as a
+    failing template), every value not listed 1. `by_field` (field_templates) lets weak fields tilt
+    their templates. `uniform` keeps the initial mix and orders no variants, as the control arm."""
     plan = Plan(iteration=iteration, strategy=strategy, budget=budget, replay_share=replay_share,
-                weak_slices=[asdict(s) for s in slices])
+                weak_slices=[asdict(s) for s in slices], low_confidence=list(low_conf or []))
     if strategy == "uniform":
         return plan
-    for s in slices:
-        if s.knob is None:
-            continue
-        table = plan.weights.setdefault(s.knob, {})
-        if s.knob == "n_items":
-            low, high = (int(v) for v in s.value.split("-"))
-            for n in range(low, high + 1):
-                table[str(n)] = max(table.get(str(n), 1.0), 1.0 + tilt * s.score)
-        else:
-            table[s.value] = max(table.get(s.value, 1.0), 1.0 + tilt * s.score)
+    plan.variants = [asdict(v) for v in variants or []][:budget]
+    scores = knob_scores(slices, by_field)
+    top = max((v for table in scores.values() for v in table.values()), default=0.0)
+    if top <= 0:
+        return plan
+    for knob, table in scores.items():
+        plan.weights[knob] = {value: round(1.0 + tilt * score / top, 4)
+                              for value, score in sorted(table.items(), key=lambda kv: -kv[1])}
     return plan
+
+
+def mine_plan(catalog: Catalog, name: str, iteration: int, budget: int, strategy: str = "hard", *,
+              min_support: int = 20, replay_share: float = 0.2, tilt: float = 4.0, variant_share: float = 0.25,
+              templates: list[str] | None = None, predictions: Path | str | None = None) -> Plan:
+    """Mine evaluation `name` (confidences joined from `predictions` when given) into a plan."""
+    if predictions is not None and Path(predictions).exists():
+        join_confidences(catalog, predictions)
+    slices = weak_slices(catalog, name, min_support=min_support)
+    n_variants = round(variant_share * budget) if strategy == "hard" else 0
+    variants = hard_variants(catalog, name, n_variants, templates)
+    by_field = field_templates(catalog, name, [s.value for s in slices if s.column == "field"])
+    return make_plan(slices, iteration, budget, strategy, replay_share, tilt, variants, low_confidence(catalog, name),
+                     by_field)
 
 
 def save_plan(run_dir: Path | str, plan: Plan) -> Path:
     """RUN/plans/it###.json, written atomically."""
-    import os
-
     path = Path(run_dir) / "plans" / f"it{plan.iteration:03d}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}")

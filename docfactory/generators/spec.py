@@ -2,7 +2,10 @@
 document built from it — does not depend on worker count, order or timing.
 
 `weights` tilt the choices (the mining loop's plan): {"template": {...}, "locale": {...}, ...};
-a value missing from a weight table keeps weight 1.
+a value missing from a weight table keeps weight 1. A plan may also list hard variants,
+weights["variants"] = [{"template", "knobs", "push"}, ...]: document `index` < len(variants) keeps
+that template and those knobs with `push` applied (n_items clamped to the template's range); only
+its seed is new (the doc id's, as for every document).
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def sample_spec(run_seed: int, index: int, templates: list[Template], *, prefix:
     rng = random.Random(seed)
     ordered = sorted(templates, key=lambda t: t.name)
     by_name = {t.name: t for t in ordered}
+    variants = weights.get("variants") or []
+    if index < len(variants):
+        return _variant_spec(doc_id, seed, variants[index], by_name)
     template = by_name[_choose(rng, by_name, weights.get("template"))]
     honours = set(template.config.knobs)
     locale = _choose(rng, sorted(LOCALES), weights.get("locale")) if "locale" in honours else "en_US"
@@ -62,6 +68,17 @@ def sample_spec(run_seed: int, index: int, templates: list[Template], *, prefix:
     knobs = Knobs(locale=locale, currency=currency, n_items=n_items, tax_rate=tax_rate, discount_rate=discount,
                   font=font, dpi=_choose(rng, dpi, weights.get("dpi")) if "dpi" in honours else dpi[0])
     return DocSpec(doc_id=doc_id, template=template.name, seed=seed, knobs=knobs)
+
+
+def _variant_spec(doc_id: str, seed: int, variant: Mapping, by_name: Mapping[str, Template]) -> DocSpec:
+    template = by_name.get(variant["template"])
+    if template is None:
+        raise ValueError(f"variant of {variant.get('source')}: unknown template {variant['template']!r} "
+                         f"(known here: {', '.join(by_name)})")
+    knobs = {**variant["knobs"], **variant.get("push", {})}
+    low, high = template.config.n_items
+    knobs["n_items"] = min(high, max(low, int(knobs["n_items"])))
+    return DocSpec(doc_id=doc_id, template=template.name, seed=seed, knobs=Knobs(**knobs))
 
 
 def assign_split(doc_id: str, ratios=SPLIT_RATIOS) -> str:

@@ -1,12 +1,17 @@
 """The closed loop on the tiny profile (real WeasyPrint, DuckDB, torch): two iterations end to end,
 a planted weak slice tilts the plan, bad profiles are refused, and a loop killed (SIGKILL) while
-writing documents and while training resumes to the same catalog as an uninterrupted one."""
+writing documents and while training resumes to the same catalog as an uninterrupted one, with
+either strategy.
+
+Iteration 0 does not depend on the strategy, so it runs once and both strategies continue a copy
+(as benchmarks/loop_ab.py does)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,19 +28,30 @@ from docfactory.engine.loop.run import evalset_dir, plan_from
 from docfactory.engine.loop.state import iterations
 
 ENGINE = [sys.executable, "-m", "docfactory.cli"]
-# uniform: the plan does not depend on the trained model, whose weights are not bitwise the same
-# from one process to another (the first training loss differs in the 3rd digit), so the documents
-# of iteration 1 can be compared byte for byte.
-COMMAND = ["run", "--iterations", "2", "--profile", "tiny", "--seed", "3", "--strategy", "uniform"]
+# hard: the plan (its hard variants rank documents by the model's confidences) depends on the
+# trained weights, which are the same bytes in another process since the layout vocabulary is
+# deterministic, so the documents of iteration 1 can be compared byte for byte.
+COMMAND = ["run", "--iterations", "2", "--profile", "tiny", "--seed", "3"]
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("loop") / "run"
+def tiny_runs(tmp_path_factory) -> dict[str, Path]:
+    """strategy -> an uninterrupted 2-iteration tiny run; iteration 0 made once and copied."""
+    root = tmp_path_factory.mktemp("loop")
     started = time.perf_counter()
-    run_loop(run, LoopRequest(iterations=2, profile="tiny", seed=3, strategy="uniform"))
-    print(f"tiny loop, 2 iterations: {time.perf_counter() - started:.1f}s")
-    return run
+    run_loop(root / "base", LoopRequest(iterations=1, profile="tiny", seed=3))
+    runs = {}
+    for strategy in ("hard", "uniform"):
+        shutil.copytree(root / "base", root / strategy)
+        run_loop(root / strategy, LoopRequest(iterations=2, profile="tiny", seed=3, strategy=strategy))
+        runs[strategy] = root / strategy
+    print(f"tiny loop, iteration 0 and iteration 1 of both strategies: {time.perf_counter() - started:.1f}s")
+    return runs
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_runs) -> Path:
+    return tiny_runs["hard"]
 
 
 def _state(run: Path) -> dict:
@@ -51,7 +67,7 @@ def _state(run: Path) -> dict:
 def test_two_iterations_fill_the_iterations_table(tiny_run):
     rows = iterations(tiny_run)
     assert [r["iteration"] for r in rows] == [0, 1]
-    assert all(r["strategy"] == "uniform" for r in rows)
+    assert [r["strategy"] for r in rows] == ["base", "hard"]
     assert rows[0]["n_train"] > 0 and rows[1]["n_train_total"] > rows[0]["n_train_total"]
     for r in rows:
         assert r["field_f1"] is not None and r["holdout_field_f1"] is not None
@@ -67,6 +83,20 @@ def test_two_iterations_fill_the_iterations_table(tiny_run):
     assert "receipt_thermal" not in templates  # the holdout template is never trained on
     with open_catalog(evalset_dir(tiny_run, "holdout"), read_only=True) as catalog:
         assert {t for (t,) in catalog.sql("SELECT DISTINCT template FROM documents").fetchall()} == {"receipt_thermal"}
+    assert all(r["holdout_teds"] is None for r in rows)  # the holdout receipts have no tables: no TEDS, not 0
+
+
+def test_hard_orders_variants_of_failed_documents_and_uniform_does_not(tiny_runs):
+    hard = json.loads((tiny_runs["hard"] / "plans" / "it001.json").read_text())
+    uniform = json.loads((tiny_runs["uniform"] / "plans" / "it001.json").read_text())
+    assert uniform["variants"] == [] and uniform["weights"] == {}
+    assert len(hard["variants"]) == round(load_profile("tiny").variant_share * hard["budget"]) > 0
+    assert all(v["source"].startswith("eval-") for v in hard["variants"])
+    with open_catalog(tiny_runs["hard"], read_only=True) as catalog:
+        made = dict(catalog.sql("SELECT DISTINCT doc_id, template FROM documents WHERE starts_with(doc_id, 'it001-')").fetchall())
+    for i, v in enumerate(hard["variants"]):  # the first documents of the batch are the variants
+        assert made[f"it001-{i:07d}"] == v["template"]
+    assert hard["low_confidence"] and all(a["confidence"] < 0.5 for a in hard["low_confidence"])
 
 
 def _blank(tree):
@@ -108,9 +138,9 @@ def test_profiles_are_typed_data(tmp_path):
         load_profile("huge")
 
 
-def _kill_when(run: Path, marker, timeout: float = 120) -> None:
+def _kill_when(run: Path, command: list[str], marker, timeout: float = 120) -> None:
     """Start the loop in a subprocess and SIGKILL it as soon as `marker(run)` holds."""
-    proc = subprocess.Popen([*ENGINE, *COMMAND, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen([*ENGINE, *command, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + timeout
     try:
@@ -125,15 +155,20 @@ def _kill_when(run: Path, marker, timeout: float = 120) -> None:
         proc.wait()
 
 
-def test_resume_after_kills_gives_the_same_catalog(tiny_run, tmp_path):
-    run = tmp_path / "killed"
-    _kill_when(run, lambda r: (r / "shards" / "documents" / "it000" / "part-00000.parquet").exists())
-    _kill_when(run, lambda r: (r / "models" / "layout" / "it000" / "checkpoint.pt").exists())
-    done = subprocess.run([*ENGINE, *COMMAND, "--out", str(run)], capture_output=True, text=True, timeout=300)
+@pytest.mark.parametrize("strategy", ["hard", "uniform"])
+def test_resume_after_kills_gives_the_same_catalog(tiny_runs, tmp_path, strategy):
+    run, command = tmp_path / "killed", [*COMMAND, "--strategy", strategy]
+    _kill_when(run, command, lambda r: (r / "shards" / "documents" / "it000" / "part-00000.parquet").exists())
+    _kill_when(run, command, lambda r: (r / "models" / "layout" / "it000" / "checkpoint.pt").exists())
+    if strategy == "hard":  # and once more in iteration 1, its plan saved
+        _kill_when(run, command, lambda r: (r / "plans" / "it001.json").exists())
+    done = subprocess.run([*ENGINE, *command, "--out", str(run)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert _state(run) == _state(tiny_run)
-    # The same command with other settings is refused rather than mixed in.
-    other = subprocess.run([*ENGINE, *COMMAND, "--out", str(run), "--budget", "9"], capture_output=True, text=True)
+    assert _state(run) == _state(tiny_runs[strategy])
+    assert (run / "plans" / "it001.json").read_bytes() == (tiny_runs[strategy] / "plans" / "it001.json").read_bytes()
+    # The same command with other settings (the other strategy, another budget) is refused rather than mixed in.
+    change = ["--strategy", "uniform"] if strategy == "hard" else ["--strategy", "uniform", "--budget", "9"]
+    other = subprocess.run([*ENGINE, *COMMAND, "--out", str(run), *change], capture_output=True, text=True)
     assert other.returncode == 1 and "other settings" in other.stdout + other.stderr
 
 

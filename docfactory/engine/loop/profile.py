@@ -58,7 +58,8 @@ class LoopProfile(_Strict):
     lora: LoraSettings = LoraSettings()
     replay_share: Annotated[float, Field(ge=0, lt=1, description="share of earlier pages mixed into a finetune")] = 0.3
     min_support: Annotated[int, Field(ge=1, description="fewest field comparisons a mined slice needs")] = 20
-    tilt: Annotated[float, Field(ge=0, description="plan weight = 1 + tilt * slice score")] = 4.0
+    tilt: Annotated[float, Field(ge=0, description="a knob's most surely weak value weighs 1 + tilt (others in proportion)")] = 4.0
+    variant_share: Annotated[float, Field(ge=0, le=1, description="share of a hard batch spent on hard variants of failed documents")] = 0.25
     executor: LoopExecutor = LoopExecutor()
 
     def train_options(self) -> dict[str, Any]:

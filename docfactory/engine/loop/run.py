@@ -70,8 +70,12 @@ def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | Non
     run_dir = Path(run_dir).resolve()
     reporter = reporter or Reporter()
     loop = _Loop(run_dir, profile, request, reporter)
-    state.init(run_dir, {"profile": profile.model_dump(), "strategy": request.strategy, "budget": loop.budget,
-                         "seed": request.seed})
+    # Iteration 0 does not depend on the strategy (no plan yet), so the strategy is claimed apart and
+    # only once a later iteration is asked for: a run stopped after iteration 0 can be copied and
+    # continued with either strategy (benchmarks/loop_ab.py), a mixed run is still refused.
+    state.init(run_dir, {"profile": profile.model_dump(), "budget": loop.budget, "seed": request.seed})
+    if request.iterations > 1:
+        state.claim(run_dir, "loop/strategy", {"strategy": request.strategy})
     from docfactory.engine.executor import make_executor
 
     with make_executor(profile.executor.options(), profile.executor.workers) as executor:
@@ -121,9 +125,10 @@ class _Loop:
         from docfactory.engine.mining import save_plan
 
         plan = plan_from(evalset_dir(self.run_dir, "in_dist"), eval_name(k - 1), k, self.budget, self.request.strategy,
-                         self.profile)
+                         self.profile, predictions=self.predictions(k - 1, "in_dist"), templates=self.train_templates)
         save_plan(self.run_dir, plan)
-        self.reporter.log(f"iteration {k}: {len(plan.weak_slices)} weak slices; plan weights {json.dumps(plan.weights)}")
+        self.reporter.log(f"iteration {k}: {len(plan.weak_slices)} weak slices, {len(plan.variants)} hard variants; "
+                          f"plan weights {json.dumps(plan.weights)}")
 
     def _generate(self, k: int) -> None:
         n = self.profile.initial_docs if k == 0 else self.budget
@@ -176,9 +181,9 @@ class _Loop:
                 "SELECT count(*) FILTER (WHERE starts_with(doc_id, ?)), count(*) FROM documents WHERE split = 'train'",
                 [doc_prefix(k) + "-"]).fetchone()
         seconds = {step: s for (i, step), s in state.done_steps(self.run_dir).items() if i == k}
-        overall = {name: _headline(s["overall"]) for name, s in summaries.items()}
+        overall = {name: _headline(s["overall"], self.gold_tables(name)) for name, s in summaries.items()}
         state.record_iteration(self.run_dir, {
-            "iteration": k, "strategy": self.request.strategy, "n_train": n_new, "n_train_total": n_total,
+            "iteration": k, "strategy": "base" if k == 0 else self.request.strategy, "n_train": n_new, "n_train_total": n_total,
             "field_f1": overall["in_dist"]["field_f1"], "teds": overall["in_dist"]["teds"],
             "holdout_field_f1": overall.get("holdout", {}).get("field_f1"), "holdout_teds": overall.get("holdout", {}).get("teds"),
             "metrics": overall, "slices": {name: s["slices"] for name, s in summaries.items()},
@@ -188,13 +193,20 @@ class _Loop:
     def eval_sets(self) -> list[str]:
         return [n for n in EVAL_SETS if (evalset_dir(self.run_dir, n) / "catalog.duckdb").exists()]
 
+    def gold_tables(self, name: str) -> int:
+        from docfactory.engine.catalog import open_catalog
+
+        with open_catalog(evalset_dir(self.run_dir, name), read_only=True) as catalog:
+            return catalog.sql("SELECT coalesce(sum(len(tables)), 0) FROM documents").fetchone()[0]
+
     def predictions(self, k: int, name: str) -> Path:
         return self.run_dir / "loop" / "predictions" / f"{eval_name(k)}-{name}.jsonl"
 
     def plan_weights(self, k: int) -> dict:
         if k == 0:
             return {}
-        return json.loads((self.run_dir / "plans" / f"{eval_name(k)}.json").read_text())["weights"]
+        plan = json.loads((self.run_dir / "plans" / f"{eval_name(k)}.json").read_text())
+        return {**plan["weights"], "variants": plan["variants"]} if plan.get("variants") else plan["weights"]
 
     def _generate_into(self, folder: Path, n: int, templates: list[str], prefix: str, k: int, weights: dict) -> None:
         from docfactory.engine.generate import GenerateConfig, run_generate
@@ -217,19 +229,27 @@ class _Loop:
         self.reporter.advance(rows, None)
 
 
-def plan_from(evalset: Path, name: str, iteration: int, budget: int, strategy: str, profile: LoopProfile):
-    """Mine evaluation `name` of an evaluation set and turn its weak slices into the next plan."""
+def plan_from(evalset: Path, name: str, iteration: int, budget: int, strategy: str, profile: LoopProfile,
+              predictions: Path | None = None, templates: list[str] | None = None):
+    """Mine evaluation `name` of an evaluation set (with the confidences of `predictions`) into
+    the next plan; hard variants only of `templates` (those the loop trains on)."""
     from docfactory.engine.catalog import open_catalog
-    from docfactory.engine.mining import make_plan, weak_slices
+    from docfactory.engine.mining import mine_plan
 
     with open_catalog(evalset, read_only=True) as catalog:
-        slices = weak_slices(catalog, name, min_support=profile.min_support)
-    return make_plan(slices, iteration, budget, strategy, profile.replay_share, profile.tilt)
+        return mine_plan(catalog, name, iteration, budget, strategy, min_support=profile.min_support,
+                         replay_share=profile.replay_share, tilt=profile.tilt, variant_share=profile.variant_share,
+                         templates=templates, predictions=predictions)
 
 
-def _headline(overall: dict) -> dict:
+def _headline(overall: dict, gold_tables: int) -> dict:
+    """The metrics the iterations table keeps. A set with no gold tables has no TEDS (None, shown
+    as "-"), though its evaluation scores any predicted table as an extra one at 0."""
     keys = ("pages", "field_f1", "field_exact_rate", "teds", "teds_s", "ted_acc", "field_errors", "table_errors")
-    return {key: overall.get(key) for key in keys}
+    row = {key: overall.get(key) for key in keys}
+    if gold_tables == 0:
+        row["teds"] = row["teds_s"] = None
+    return row
 
 
 def _fail_on(failed: list[str], step: str) -> None:

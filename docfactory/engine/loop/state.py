@@ -37,6 +37,11 @@ def init(run_dir: Path, claim: dict) -> None:
         catalog.claim_step("loop", claim)
 
 
+def claim(run_dir: Path, step: str, config: dict) -> None:
+    with open_catalog(run_dir) as catalog:
+        catalog.claim_step(step, config)
+
+
 def done_steps(run_dir: Path) -> dict[tuple[int, str], float]:
     with open_catalog(run_dir, read_only=True) as catalog:
         rows = catalog.sql("SELECT iteration, step, seconds FROM loop_steps").fetchall()

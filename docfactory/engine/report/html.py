@@ -103,9 +103,11 @@ def _heatmap(rows: list[dict]) -> str:
 def _worst(run_dir: Path, k: int, n: int = 3) -> str:
     evalset = evalset_dir(run_dir, "in_dist")
     with open_catalog(evalset, read_only=True) as catalog:
+        # Pages with gold fields only: a near-blank last page (totals moved to page 1) scores 0 on
+        # one stray prediction and says nothing about the model.
         worst = catalog.sql("SELECT doc_id, page, field_f1 FROM doc_scores WHERE name = ? AND field_f1 IS NOT NULL "
-                            "ORDER BY field_f1, doc_id LIMIT ?", [eval_name(k), n]).fetchall()
-        html = [f"<h2 id='worst'>Worst pages of it{k:03d} (in-distribution set)</h2>"]
+                            "AND n_fields > 0 ORDER BY field_f1, doc_id, page LIMIT ?", [eval_name(k), n]).fetchall()
+        html = [f"<h2 id='worst'>Worst pages of it{k:03d} (in-distribution set, pages with gold fields)</h2>"]
         for doc_id, page, f1 in worst:
             image = catalog.sql("SELECT image FROM documents WHERE doc_id = ? AND page = ?", [doc_id, page]).fetchone()[0]
             fields = catalog.sql("SELECT field, gold, pred, error_type FROM field_errors WHERE name = ? AND doc_id = ? "
@@ -124,7 +126,14 @@ def _plans(run_dir: Path) -> str:
         plan = json.loads(path.read_text())
         top = "".join(f"<tr><td>{escape(s['column'])}</td><td>{escape(s['value'])}</td><td>{s['support']}</td>"
                       f"<td>{s['failure_rate']:.3f}</td><td>{s['score']:+.3f}</td></tr>" for s in plan["weak_slices"][:10])
+        variants = "".join(f"<tr><td>{escape(v['source'])}</td><td>{escape(v['template'])}</td>"
+                           f"<td>{escape(json.dumps(v['push']) if v['push'] else '-')}</td><td>{escape(v['reason'])}</td></tr>"
+                           for v in plan.get("variants", []))
+        if variants:
+            variants = (f"<p>{len(plan['variants'])} hard variants (same template and knobs, new seed):</p><table><tr>"
+                        f"<th>varies</th><th>template</th><th>pushed</th><th>why</th></tr>{variants}</table>")
         html.append(f"<h3>{path.stem} ({plan['strategy']}, budget {plan['budget']}, replay {plan['replay_share']:.0%})</h3>"
                     f"<table><tr><th>slice</th><th>value</th><th>support</th><th>failure</th><th>score</th></tr>{top}</table>"
-                    f"<pre>{escape(json.dumps(plan['weights'], indent=1))}</pre>")
+                    f"<p>knob weights (values not listed weigh 1):</p><pre>{escape(json.dumps(plan['weights'], indent=1))}</pre>"
+                    f"{variants}")
     return "".join(html)
