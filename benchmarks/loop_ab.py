@@ -1,7 +1,8 @@
 """A/B of the closed loop: does mining (`--strategy hard`) beat spending the same budget on the
 initial mix (`--strategy uniform`)?
 
-    python benchmarks/loop_ab.py --out /tmp/loop_ab [--profile default] [--iterations 3] [--seed 0] [--json ab.json]
+    python benchmarks/loop_ab.py --out /tmp/loop_ab [--profile default] [--iterations 3] [--seed 0] [--budget N]
+                                 [--base RUN] [--json ab.json] [--compare-only]
 
 Iteration 0 (evaluation sets, base training mix, base model, its evaluation) does not depend on the
 strategy, so it runs once (OUT/base, `engine run --iterations 1`) and is copied to OUT/hard and
@@ -49,10 +50,10 @@ WHERE e.name = ? GROUP BY 1
 PAGE_COLUMNS = [c for c in SLICE_COLUMNS if c not in ("field", "error_type")]  # slices of pages
 
 
-def engine_run(out: Path, iterations_: int, profile: str, seed: int, strategy: str) -> float:
+def engine_run(out: Path, iterations_: int, profile: str, seed: int, strategy: str, budget: int | None) -> float:
     started = time.perf_counter()
     cmd = [*ENGINE, "--out", str(out), "--iterations", str(iterations_), "--profile", profile, "--seed", str(seed),
-           "--strategy", strategy]
+           "--strategy", strategy, *(["--budget", str(budget)] if budget else [])]
     print("$", " ".join(cmd[1:]), flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
@@ -250,6 +251,9 @@ def main() -> None:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget", type=int, help="documents per later iteration (default: the profile's)")
+    parser.add_argument("--base", type=Path, help="an iteration-0 run of the same profile and seed to start from "
+                        "(default OUT/base, made when missing)")
     parser.add_argument("--min-support", type=int, default=20, help="fewest comparisons an 'other' slice needs")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--compare-only", action="store_true", help="compare the runs already in --out")
@@ -259,13 +263,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     seconds = {arm: None for arm in ("base", "hard", "uniform")}
     if not args.compare_only:
-        seconds["base"] = engine_run(args.out / "base", 1, args.profile, args.seed, "hard")
+        base = args.base or args.out / "base"
+        seconds["base"] = engine_run(base, 1, args.profile, args.seed, "hard", None)
         for arm in ("hard", "uniform"):
             if not (args.out / arm).exists():
-                shutil.copytree(args.out / "base", args.out / arm)
-            seconds[arm] = engine_run(args.out / arm, args.iterations, args.profile, args.seed, arm)
+                shutil.copytree(base, args.out / arm)
+            seconds[arm] = engine_run(args.out / arm, args.iterations, args.profile, args.seed, arm, args.budget)
     result = compare(args.out, args.iterations, args.min_support)
-    result.update(seconds=seconds, command=" ".join(sys.argv), profile=args.profile, seed=args.seed,
+    result.update(seconds=seconds, command=" ".join(sys.argv), profile=args.profile, seed=args.seed, budget=args.budget,
                   iterations=args.iterations, targets={"weak_mean_delta": TARGET_WEAK, "other_mean_delta": TARGET_OTHER})
     show(result)
     walls = {arm: sum(r["wall_seconds"] for r in rows) for arm, rows in result["per_iteration"].items()}

@@ -309,6 +309,29 @@ def mine_plan(catalog: Catalog, name: str, iteration: int, budget: int, strategy
                      by_field)
 
 
+def grouped_weights(values: dict[str, float]) -> list[tuple[str, float]]:
+    """Weights heaviest first; runs of consecutive numbers with one weight as "25-29"."""
+    by_weight: dict[float, list[str]] = {}
+    for value, w in values.items():
+        by_weight.setdefault(w, []).append(value)
+    out = []
+    for w in sorted(by_weight, reverse=True):
+        names = by_weight[w]
+        if not all(n.isdigit() for n in names):
+            out += [(n, w) for n in sorted(names)]
+            continue
+        numbers = sorted(int(n) for n in names)
+        start = prev = numbers[0]
+        for n in numbers[1:] + [None]:
+            if n is not None and n == prev + 1:
+                prev = n
+                continue
+            out.append((str(start) if start == prev else f"{start}-{prev}", w))
+            if n is not None:
+                start = prev = n
+    return out
+
+
 def save_plan(run_dir: Path | str, plan: Plan) -> Path:
     """RUN/plans/it###.json, written atomically."""
     path = Path(run_dir) / "plans" / f"it{plan.iteration:03d}.json"

@@ -158,9 +158,10 @@ def _kill_when(run: Path, command: list[str], marker, timeout: float = 120) -> N
 @pytest.mark.parametrize("strategy", ["hard", "uniform"])
 def test_resume_after_kills_gives_the_same_catalog(tiny_runs, tmp_path, strategy):
     run, command = tmp_path / "killed", [*COMMAND, "--strategy", strategy]
-    _kill_when(run, command, lambda r: (r / "shards" / "documents" / "it000" / "part-00000.parquet").exists())
+    if strategy == "uniform":  # mid-shard (the kill points are split between the two to keep each under a minute)
+        _kill_when(run, command, lambda r: (r / "shards" / "documents" / "it000" / "part-00000.parquet").exists())
     _kill_when(run, command, lambda r: (r / "models" / "layout" / "it000" / "checkpoint.pt").exists())
-    if strategy == "hard":  # and once more in iteration 1, its plan saved
+    if strategy == "hard":  # in iteration 1, its plan saved
         _kill_when(run, command, lambda r: (r / "plans" / "it001.json").exists())
     done = subprocess.run([*ENGINE, *command, "--out", str(run)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -70,8 +70,8 @@ def mine_command(run: Path, name: str | None, iteration: int | None, min_support
     (confidences) and shows the plan the loop stored for the next iteration, hard variants included."""
     from docfactory.engine.catalog import open_catalog
     from docfactory.engine.loop.run import evalset_dir, eval_name
-    from docfactory.engine.mining import (Plan, latest_evaluation, low_confidence, mine_plan, overall_failure_rate,
-                                          weak_slices)
+    from docfactory.engine.mining import (Plan, grouped_weights, latest_evaluation, low_confidence, mine_plan,
+                                          overall_failure_rate, weak_slices)
 
     loop_run = (evalset_dir(run, "in_dist") / "catalog.duckdb").exists()
     catalog_dir = evalset_dir(run, "in_dist") if loop_run else run
@@ -112,7 +112,7 @@ def mine_command(run: Path, name: str | None, iteration: int | None, min_support
                   f"{plan.replay_share:.0%}; knob values not listed weigh 1", highlight=False, soft_wrap=True)
     weights = Table("knob", "value", "weight")
     for knob, values in sorted(plan.weights.items()):
-        for value, w in _grouped(values):
+        for value, w in grouped_weights(values):
             weights.add_row(knob, value, f"{w:.2f}")
     console.print(weights)
     if plan.variants:
@@ -134,29 +134,6 @@ def _predictions_of(run: Path, catalog_dir: Path, name: str, loop_run: bool) -> 
         path = Path(json.loads(summary.read_text()).get("predictions") or "")
         return path if path.is_file() else None
     return None
-
-
-def _grouped(values: dict[str, float]) -> list[tuple[str, float]]:
-    """Weights heaviest first; runs of consecutive numbers with one weight as "25-29"."""
-    by_weight: dict[float, list[str]] = {}
-    for value, w in values.items():
-        by_weight.setdefault(w, []).append(value)
-    out = []
-    for w in sorted(by_weight, reverse=True):
-        names = by_weight[w]
-        if not all(n.isdigit() for n in names):
-            out += [(n, w) for n in sorted(names)]
-            continue
-        numbers = sorted(int(n) for n in names)
-        start = prev = numbers[0]
-        for n in numbers[1:] + [None]:
-            if n is not None and n == prev + 1:
-                prev = n
-                continue
-            out.append((str(start) if start == prev else f"{start}-{prev}", w))
-            if n is not None:
-                start = prev = n
-    return out
 
 
 def _short(value, width: int = 40) -> str:

@@ -70,12 +70,13 @@ def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | Non
     run_dir = Path(run_dir).resolve()
     reporter = reporter or Reporter()
     loop = _Loop(run_dir, profile, request, reporter)
-    # Iteration 0 does not depend on the strategy (no plan yet), so the strategy is claimed apart and
-    # only once a later iteration is asked for: a run stopped after iteration 0 can be copied and
-    # continued with either strategy (benchmarks/loop_ab.py), a mixed run is still refused.
-    state.init(run_dir, {"profile": profile.model_dump(), "budget": loop.budget, "seed": request.seed})
+    # Iteration 0 depends on neither the strategy nor the budget (no plan yet), so those are claimed
+    # apart and only once a later iteration is asked for: a run stopped after iteration 0 can be
+    # copied and continued with either strategy or budget (benchmarks/loop_ab.py); a run that
+    # mixes them is still refused.
+    state.init(run_dir, {"profile": profile.model_dump(), "seed": request.seed})
     if request.iterations > 1:
-        state.claim(run_dir, "loop/strategy", {"strategy": request.strategy})
+        state.claim(run_dir, "loop/later", {"strategy": request.strategy, "budget": loop.budget})
     from docfactory.engine.executor import make_executor
 
     with make_executor(profile.executor.options(), profile.executor.workers) as executor:

@@ -12,6 +12,7 @@ from pathlib import Path
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.loop.run import evalset_dir, eval_name
 from docfactory.engine.loop.state import iterations
+from docfactory.engine.mining import grouped_weights
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 CSS = """body{font-family:sans-serif;margin:24px;max-width:1300px}table{border-collapse:collapse;margin:8px 0}
@@ -134,6 +135,14 @@ def _plans(run_dir: Path) -> str:
                         f"<th>varies</th><th>template</th><th>pushed</th><th>why</th></tr>{variants}</table>")
         html.append(f"<h3>{path.stem} ({plan['strategy']}, budget {plan['budget']}, replay {plan['replay_share']:.0%})</h3>"
                     f"<table><tr><th>slice</th><th>value</th><th>support</th><th>failure</th><th>score</th></tr>{top}</table>"
-                    f"<p>knob weights (values not listed weigh 1):</p><pre>{escape(json.dumps(plan['weights'], indent=1))}</pre>"
+                    f"<p>knob weights (values not listed weigh 1):</p>{_weights(plan['weights'])}"
                     f"{variants}")
     return "".join(html)
+
+
+def _weights(weights: dict) -> str:
+    if not weights:
+        return "<p>none: the initial mix</p>"
+    rows = "".join(f"<tr><td>{escape(knob)}</td><td>{escape(value)}</td><td>{w:.2f}</td></tr>"
+                   for knob, values in sorted(weights.items()) for value, w in grouped_weights(values))
+    return f"<table><tr><th>knob</th><th>value</th><th>weight</th></tr>{rows}</table>"
