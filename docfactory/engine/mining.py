@@ -74,11 +74,11 @@ HAVING avg(CAST(e.error_type IS NOT NULL AS DOUBLE)) >= ?
 ORDER BY failure_rate DESC, confidence ASC NULLS LAST, e.doc_id
 """
 
-# Which templates a weak field's failures come from: a field has no knob, its templates do.
+# Where a weak field fails: a field has no knob, its templates do.
 FIELD_TEMPLATES_SQL = """
-SELECT e.field_pattern, s.template, count(*) AS failures
+SELECT e.field_pattern, s.template, avg(CAST(e.error_type IS NOT NULL AS DOUBLE)) AS failure_rate
 FROM field_errors e JOIN slices s ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
-WHERE e.name = ? AND e.error_type IS NOT NULL AND list_contains(?, e.field_pattern)
+WHERE e.name = ? AND list_contains(?, e.field_pattern)
 GROUP BY ALL
 """
 
@@ -243,16 +243,19 @@ def hard_variants(catalog: Catalog, name: str, n: int, templates: list[str] | No
 
 
 def field_templates(catalog: Catalog, name: str, fields: list[str]) -> dict[str, dict[str, float]]:
-    """field pattern -> {template: share of the field's failures}."""
+    """field pattern -> {template: the field's failure rate there / its worst template's}. Rates,
+    not failure counts: a field failing alike everywhere tilts every template alike (no template
+    gains by merely being frequent in the evaluation set); one that only a template has, or fails
+    only in one, tilts that template."""
     out: dict[str, dict[str, float]] = {}
-    for field_pattern, template, failures in catalog.sql(FIELD_TEMPLATES_SQL, [name, fields]).fetchall():
-        out.setdefault(field_pattern, {})[template] = failures
-    return {f: {t: n / sum(by.values()) for t, n in by.items()} for f, by in out.items()}
+    for field_pattern, template, rate in catalog.sql(FIELD_TEMPLATES_SQL, [name, fields]).fetchall():
+        out.setdefault(field_pattern, {})[template] = rate
+    return {f: {t: r / max(by.values()) for t, r in by.items() if r > 0} for f, by in out.items() if max(by.values()) > 0}
 
 
 def knob_scores(slices: list[Slice], by_field: dict[str, dict[str, float]] | None = None) -> dict[str, dict[str, float]]:
-    """knob -> value -> score. A weak field counts for the templates its failures come from
-    (score x their share, summed over fields), when that beats the template's own slice."""
+    """knob -> value -> score. A weak field counts for the templates it fails in (its score x
+    the relative failure rate there, summed over fields), when that beats the template's own slice."""
     scores: dict[str, dict[str, float]] = {}
     via_fields: dict[str, float] = {}
     for s in slices:
