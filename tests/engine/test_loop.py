@@ -185,3 +185,15 @@ def test_report_is_self_contained_and_has_every_section(tiny_run):
                     "data:image/png;base64,"):
         assert section in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from a server
+
+
+def test_report_on_a_run_without_loop_iterations_is_one_clear_error(small_run):
+    from typer.testing import CliRunner
+
+    from docfactory.cli import app
+
+    run = small_run[0]
+    result = CliRunner().invoke(app, ["report", str(run)])
+    assert result.exit_code == 1
+    assert "no finished loop iterations" in result.output and "Traceback" not in result.output
+    assert not (run / "report.html").exists()

@@ -66,6 +66,8 @@ def record_iteration(run_dir: Path, row: dict) -> None:
 
 def iterations(run_dir: Path) -> list[dict]:
     with open_catalog(run_dir, read_only=True) as catalog:
+        if not catalog.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'iterations'").fetchone()[0]:
+            return []  # a run that `engine run` never finished an iteration of
         frame = catalog.frame("SELECT * FROM iterations ORDER BY iteration")
     rows = frame.to_dicts()
     for row in rows:
