@@ -1,0 +1,25 @@
+"""engine run: the closed loop (its steps live in docfactory.engine.loop)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from docfactory.commands.common import _lock_run, console, err, fail
+
+
+def run_loop_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Run folder (created; the same command resumes it).")],
+    iterations: Annotated[int, typer.Option("--iterations", help="Loop iterations (0 = the base model).", min=1)] = 3,
+    profile: Annotated[str, typer.Option(help="tiny | default | full, or a profile YAML file.")] = "default",
+    strategy: Annotated[str, typer.Option(help="hard (mined plan) | uniform (the initial mix: the control arm).")] = "hard",
+    budget: Annotated[Optional[int], typer.Option(help="New documents per later iteration (default: the profile's).", min=1)] = None,
+    seed: Annotated[int, typer.Option(help="Run seed.")] = 0,
+) -> None:
+    """The closed loop: generate, augment, train, predict, evaluate; then mine, plan, resynthesize, finetune."""
+    from docfactory.engine.loop.cli import run_command
+
+    _lock_run(out, create=True)
+    run_command(out, iterations, profile, strategy, budget, seed, console, err, fail)

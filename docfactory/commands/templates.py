@@ -1,0 +1,124 @@
+"""engine templates list|show|validate|preview|new: the template author's sub-commands."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from docfactory.commands.common import TemplateDirs, console, err, fail
+
+templates_app = typer.Typer(help="List, inspect, validate, preview and create document templates.", no_args_is_help=True)
+
+
+def _registry(dirs: list[str]):
+    from docfactory.templates import TemplateError, TemplateRegistry
+
+    try:
+        return TemplateRegistry(dirs)
+    except TemplateError as exc:
+        fail(str(exc))
+
+
+@templates_app.command("list")
+def templates_list(templates: TemplateDirs = None) -> None:
+    """List the registered templates (built-in and --templates folders)."""
+    registry = _registry([str(d) for d in templates or []])
+    table = Table("name", "kind", "version", "fields", "tables", "folder")
+    for name in registry.names():
+        t = registry.get(name)
+        table.add_row(name, t.kind, t.config.version, str(len(t.config.fields)), ",".join(t.config.tables), str(t.folder))
+    console.print(table)
+    for name, exc in registry.errors.items():
+        err.print(f"[red]broken template {name}:[/] {exc}", highlight=False)
+
+
+@templates_app.command("show")
+def templates_show(name: str, templates: TemplateDirs = None) -> None:
+    """Show a template's kind, knobs, fonts and declared fields."""
+    from docfactory.templates import TemplateError, UnknownTemplate
+
+    registry = _registry([str(d) for d in templates or []])
+    try:
+        t = registry.get(name)
+    except (TemplateError, UnknownTemplate) as exc:
+        fail(str(exc))
+    c = t.config
+    console.print(f"[bold]{name}[/] ({c.kind}, version {c.version}) {t.folder}\n{c.description}")
+    console.print(f"fonts: {', '.join(c.fonts)}\nknobs: {', '.join(c.knobs)}\nn_items: {c.n_items[0]}-{c.n_items[1]}"
+                  f"\ntables: {', '.join(c.tables) or '-'}", highlight=False)
+    table = Table("field", "type", "provider")
+    for field, decl in c.fields.items():
+        table.add_row(field, decl.type, decl.provider or "")
+    console.print(table)
+
+
+@templates_app.command("validate")
+def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Template name or folder; default: all.")] = None,
+                       templates: TemplateDirs = None) -> None:
+    """Check templates: YAML schema, Jinja syntax, fonts, and a sample render with full label coverage."""
+    from docfactory.engine.generate import usable_templates
+
+    dirs = [str(d) for d in templates or []]
+    names: list[str] = []
+    if target and Path(target).is_dir():
+        dirs.append(str(Path(target).resolve()))
+        folder = Path(target).resolve()
+        names = [folder.name] if (folder / "template.yaml").exists() else sorted(p.name for p in folder.iterdir() if (p / "template.yaml").exists())
+    elif target:
+        names = [target]
+    registry = _registry(dirs)
+    for name in names:
+        if name not in registry.templates and name not in registry.errors:
+            fail(f"unknown template {name!r} (known: {', '.join(registry.names())})")
+    usable, errors = usable_templates(registry, names)
+    for name in usable:
+        console.print(f"[green]ok[/] {name}")
+    for message in errors:
+        err.print(f"[bold red]error:[/] {message}", highlight=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+@templates_app.command("preview")
+def templates_preview(name: str, out: Annotated[Path, typer.Option("--out", help="PNG to write.")],
+                      seed: int = 0, templates: TemplateDirs = None) -> None:
+    """Render a sample page with field (red) and cell (blue) boxes drawn on it."""
+    from docfactory.generators import generate_pages, sample_spec
+    from docfactory.generators.preview import draw_boxes
+    from docfactory.templates import TemplateError, UnknownTemplate
+
+    registry = _registry([str(d) for d in templates or []])
+    try:
+        template = registry.get(name)
+    except (TemplateError, UnknownTemplate) as exc:
+        fail(str(exc))
+    records, rejections = generate_pages([sample_spec(seed, 0, [template], prefix="preview")], registry)
+    if rejections:
+        fail(f"{name}: sample document rejected ({rejections[0].stage}): {rejections[0].reason}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    draw_boxes(records[0]).save(out)
+    console.print(f"wrote {out} ({records[0].width}x{records[0].height}, {len(records[0].fields)} fields, "
+                  f"{sum(len(t.cells) for t in records[0].tables)} cells; page 1 of {records[0].n_pages})")
+
+
+@templates_app.command("new")
+def templates_new(name: str, source: Annotated[str, typer.Option("--from", help="Template to copy.")] = "invoice_classic",
+                  dest: Annotated[Path, typer.Option("--dir", help="Folder to create it in.")] = Path("templates"),
+                  templates: TemplateDirs = None) -> None:
+    """Start a new template as a copy of an existing one (then edit it and run validate)."""
+    from docfactory.templates import TemplateError, UnknownTemplate
+
+    registry = _registry([str(d) for d in templates or []])
+    try:
+        original = registry.get(source)
+    except (TemplateError, UnknownTemplate) as exc:
+        fail(str(exc))
+    target = dest / name
+    if target.exists():
+        fail(f"{target} already exists")
+    shutil.copytree(original.folder, target, ignore=shutil.ignore_patterns("__pycache__"))
+    console.print(f"created {target} from {source}; edit it, then: engine templates validate {target}")
