@@ -138,6 +138,28 @@ def test_profiles_are_typed_data(tmp_path):
         load_profile("huge")
 
 
+def test_an_initial_mix_weighs_iteration_0_and_a_plan_replaces_only_the_knobs_it_sets(tmp_path):
+    from docfactory.engine.loop.run import LoopError, _Loop, Reporter
+
+    skewed = tmp_path / "skewed.yaml"
+    skewed.write_text((Path(__file__).parents[2] / "benchmarks" / "profiles" / "skewed.yaml").read_text())
+    profile = load_profile(str(skewed))
+    assert profile.initial_weights == {"template": {"receipt_shop": 0.1}}
+    loop = _Loop(tmp_path / "run", profile, LoopRequest(iterations=2, profile=str(skewed)), Reporter())
+    assert loop.plan_weights(0) == {"template": {"receipt_shop": 0.1}}
+    plans = tmp_path / "run" / "plans"
+    plans.mkdir(parents=True)
+    (plans / "it001.json").write_text(json.dumps({"weights": {}, "variants": []}))  # uniform: the initial mix
+    assert loop.plan_weights(1) == {"template": {"receipt_shop": 0.1}}
+    (plans / "it001.json").write_text(json.dumps({"weights": {"template": {"receipt_shop": 5.0}, "locale": {"de_DE": 2.0}},
+                                                  "variants": []}))
+    assert loop.plan_weights(1) == {"template": {"receipt_shop": 5.0}, "locale": {"de_DE": 2.0}}
+
+    skewed.write_text(skewed.read_text().replace("receipt_shop: 0.1", "receipt_thermal: 0.1"))  # a holdout template
+    with pytest.raises(LoopError, match="initial_weights.template: receipt_thermal"):
+        _Loop(tmp_path / "run", load_profile(str(skewed)), LoopRequest(iterations=1), Reporter())
+
+
 def _kill_when(run: Path, command: list[str], marker, timeout: float = 120) -> None:
     """Start the loop in a subprocess and SIGKILL it as soon as `marker(run)` holds."""
     proc = subprocess.Popen([*ENGINE, *command, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

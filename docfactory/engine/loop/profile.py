@@ -4,7 +4,7 @@ errors name the file. `--profile` takes a profile name or a path to a YAML file 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -44,6 +44,10 @@ class LoopExecutor(_Strict):
         return ExecutorOptions(kind=self.kind, address=self.address)
 
 
+# The spec sampler's knobs (generators/spec.py) that a mix can weigh.
+MixKnob = Literal["template", "locale", "currency", "n_items", "tax_rate", "discount_rate", "font", "dpi"]
+
+
 class LoopProfile(_Strict):
     initial_docs: Annotated[int, Field(ge=1, description="iteration 0's training mix")]
     budget: Annotated[int, Field(ge=1, description="new documents per later iteration")]
@@ -60,6 +64,9 @@ class LoopProfile(_Strict):
     min_support: Annotated[int, Field(ge=1, description="fewest field comparisons a mined slice needs")] = 20
     tilt: Annotated[float, Field(ge=0, description="a knob's most surely weak value weighs 1 + tilt (others in proportion)")] = 4.0
     variant_share: Annotated[float, Field(ge=0, le=1, description="share of a hard batch spent on hard variants of failed documents")] = 0.25
+    initial_weights: Annotated[dict[MixKnob, dict[str, float]], Field(
+        description="knob -> value -> weight of iteration 0's mix (values not named weigh 1); a later plan "
+                    "replaces the knobs it sets, so `uniform` keeps drawing from this mix")] = {}
     executor: LoopExecutor = LoopExecutor()
 
     def train_options(self) -> dict[str, Any]:

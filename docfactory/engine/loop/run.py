@@ -98,6 +98,10 @@ class _Loop:
         if unknown:
             raise LoopError(f"holdout_templates: unknown template(s) {', '.join(unknown)} (known: {', '.join(known)})")
         self.train_templates = [t for t in known if t not in profile.holdout_templates]
+        unknown = sorted(set(profile.initial_weights.get("template", {})) - set(self.train_templates))
+        if unknown:
+            raise LoopError(f"initial_weights.template: {', '.join(unknown)} not among the trained templates "
+                            f"({', '.join(self.train_templates)})")
 
     def iteration(self, k: int) -> None:
         done = state.done_steps(self.run_dir)
@@ -204,10 +208,14 @@ class _Loop:
         return self.run_dir / "loop" / "predictions" / f"{eval_name(k)}-{name}.jsonl"
 
     def plan_weights(self, k: int) -> dict:
+        """The spec sampler's weights for iteration k: the profile's initial mix, with the knobs a
+        plan sets replaced by the plan's (a uniform plan sets none, so it keeps the initial mix)."""
+        initial = {knob: dict(table) for knob, table in self.profile.initial_weights.items()}
         if k == 0:
-            return {}
+            return initial
         plan = json.loads((self.run_dir / "plans" / f"{eval_name(k)}.json").read_text())
-        return {**plan["weights"], "variants": plan["variants"]} if plan.get("variants") else plan["weights"]
+        weights = {**initial, **plan["weights"]}
+        return {**weights, "variants": plan["variants"]} if plan.get("variants") else weights
 
     def _generate_into(self, folder: Path, n: int, templates: list[str], prefix: str, k: int, weights: dict) -> None:
         from docfactory.engine.generate import GenerateConfig, run_generate
