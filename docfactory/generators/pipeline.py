@@ -21,7 +21,6 @@ from docfactory.field_types import normalize_text
 from docfactory.generators.layout import ExternalResource, PageLayout, layout, read_labels
 from docfactory.generators.pdf_pages import read_text, render_png, text_in_boxes
 from docfactory.generators.spec import assign_split
-from docfactory.generators.time_limit import DOC_TIME_LIMIT_S, DocumentTimeLimit, document_time_limit
 from docfactory.records import Box, DocSpec, FieldLabel, PageRecord, TableCell, TableLabel
 from docfactory.templates import Template, TemplateError, TemplateRegistry
 
@@ -46,39 +45,30 @@ class _Prepared:
 
 
 def generate_pages(specs: Sequence[DocSpec], registry: TemplateRegistry,
-                   times: MutableMapping[str, float] | None = None,
-                   time_limit_s: float | None = DOC_TIME_LIMIT_S) -> tuple[list[PageRecord], list[Rejection]]:
+                   times: MutableMapping[str, float] | None = None) -> tuple[list[PageRecord], list[Rejection]]:
     """Build, render, label and verify documents. Records come in spec order.
-    `times`, if given, accumulates seconds per stage (for benchmarks/generate.py). A document that
-    takes longer than `time_limit_s` is rejected (stage `template`), not waited for."""
+    `times`, if given, accumulates seconds per stage (for benchmarks/generate.py)."""
     records, rejected = [], []
     for spec in specs:
         try:
-            with document_time_limit(time_limit_s):
-                result = _one_document(spec, registry, times)
-        except DocumentTimeLimit as exc:
-            result = Rejection(spec.doc_id, spec.template, "template", f"{registry.get(spec.template).html_path}: {exc}")
+            prepared = _prepare(spec, registry, times)
+        except (TemplateError, ContentRejected) as exc:
+            stage = "template" if isinstance(exc, TemplateError) else "content"
+            rejected.append(Rejection(spec.doc_id, spec.template, stage, str(exc)))
+            continue
+        with timed(times, "write_pdf"):
+            # One PDF per document, so its bytes (and the page image) never depend on which other
+            # documents share a batch. With Debian's libharfbuzz-subset0 WeasyPrint subsets fonts
+            # with HarfBuzz (~20 ms a page) instead of fontTools (~350 ms). The PDF is only read
+            # back in memory, so its streams stay uncompressed.
+            pdf = prepared.document.write_pdf(uncompressed_pdf=True)
+        with pymupdf.open(stream=pdf, filetype="pdf") as pdf_doc:
+            result = _finish(prepared, list(pdf_doc), times)
         if isinstance(result, Rejection):
             rejected.append(result)
         else:
             records.extend(result)
     return records, rejected
-
-
-def _one_document(spec: DocSpec, registry: TemplateRegistry, times) -> list[PageRecord] | Rejection:
-    try:
-        prepared = _prepare(spec, registry, times)
-    except (TemplateError, ContentRejected) as exc:
-        stage = "template" if isinstance(exc, TemplateError) else "content"
-        return Rejection(spec.doc_id, spec.template, stage, str(exc))
-    with timed(times, "write_pdf"):
-        # One PDF per document, so its bytes (and the page image) never depend on which other
-        # documents share a batch. With Debian's libharfbuzz-subset0 WeasyPrint subsets fonts
-        # with HarfBuzz (~20 ms a page) instead of fontTools (~350 ms). The PDF is only read
-        # back in memory, so its streams stay uncompressed.
-        pdf = prepared.document.write_pdf(uncompressed_pdf=True)
-    with pymupdf.open(stream=pdf, filetype="pdf") as pdf_doc:
-        return _finish(prepared, list(pdf_doc), times)
 
 
 def _prepare(spec: DocSpec, registry: TemplateRegistry, times=None) -> _Prepared:
