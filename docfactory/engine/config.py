@@ -27,23 +27,29 @@ class EngineConfig(BaseModel):
     splits: Annotated[SplitConfig, Field(description="split shares and held-out templates (engine emit / export)")] = SplitConfig()
 
 
+
+def read_yaml_file(path: Path, error: type[Exception]) -> object:
+    """A YAML file's data ({} when empty); any way it can be unreadable is one `error` naming the file
+    (and line, where PyYAML knows it), never a traceback."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise error(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
+        raise error(f"{path}: invalid YAML: nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors: a date 2020-13-45, !!int 0x
+        raise error(f"{path}: invalid YAML value: {type(exc).__name__}: {exc}") from None
+
 def load_config(path: Path | str | None) -> EngineConfig:
     if path is None:
         return EngineConfig()
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
-    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors: a date 2020-13-45, !!int 0x
-        raise ConfigError(f"{path}: invalid YAML value: {type(exc).__name__}: {exc}") from None
+    data = read_yaml_file(path, ConfigError)
     try:
         config = EngineConfig.model_validate(data)
     except ValidationError as exc:

@@ -42,7 +42,23 @@ def write_entries(run_dir: Path | str, rows: list[dict]) -> None:
         _retry(lambda: _write(storage.run_root(run_dir), rows))
 
 
-class ShardOcrCache:
+class _CountingLookup:
+    """`get` over `self.entries`, counting hits and misses (for the predict step's summary)."""
+
+    entries: dict[str, list[dict]]
+    hits: int
+    misses: int
+
+    def get(self, key: str) -> list[dict] | None:
+        found = self.entries.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+
+class ShardOcrCache(_CountingLookup):
     def __init__(self, run_dir: Path | str, flush_every: int = 32):
         self.root = storage.run_root(run_dir)
         self.run_dir = self.root if storage.is_url(self.root) else Path(self.root)
@@ -52,14 +68,6 @@ class ShardOcrCache:
         paths = listed_shards(self.root)
         self.entries = read_entries(self.root, paths)
         self.shards = len(paths)
-
-    def get(self, key: str) -> list[dict] | None:
-        found = self.entries.get(key)
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
 
     def put(self, key: str, words: list[dict], seconds: float) -> None:
         self.entries[key] = words
@@ -84,21 +92,13 @@ class ShardOcrCache:
         self.close()
 
 
-class SnapshotOcrCache:
+class SnapshotOcrCache(_CountingLookup):
     """A worker's cache: the entries of some listed shards, plus what it read since `take_new`."""
 
     def __init__(self, root: str | None = None, paths: tuple[str, ...] = ()):
         self.entries = read_entries(root, list(paths)) if root is not None else {}
         self.new: list[dict] = []
         self.hits = self.misses = 0
-
-    def get(self, key: str) -> list[dict] | None:
-        found = self.entries.get(key)
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
 
     def put(self, key: str, words: list[dict], seconds: float) -> None:
         self.entries[key] = words

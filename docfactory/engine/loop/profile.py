@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from docfactory.engine.config import read_yaml_file
 from docfactory.engine.executor import ExecutorOptions
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
@@ -85,17 +85,7 @@ def load_profile(name_or_path: str) -> LoopProfile:
         if name_or_path not in known_profiles():
             raise ProfileError(f"unknown profile {name_or_path!r} (known: {', '.join(known_profiles())}, or a YAML file)")
         path = PROFILES_DIR / f"{name_or_path}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ProfileError(f"{path}:{mark.line + 1 if mark else '?'}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    except RecursionError:
-        raise ProfileError(f"{path}: invalid YAML: nested too deeply") from None
-    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors: a date 2020-13-45, !!int 0x
-        raise ProfileError(f"{path}: invalid YAML value: {type(exc).__name__}: {exc}") from None
+    data = read_yaml_file(path, ProfileError)
     try:
         return LoopProfile.model_validate(data)
     except ValidationError as exc:
