@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from docfactory.commands import augment_emit, evaluate, generate, inspect_run, loop, train
+from docfactory.commands import augment_emit, evaluate, generate, inspect_run, loop, real, train
 from docfactory.commands.templates import templates_app
 
 app = typer.Typer(help="docfactory: synthesize perfectly labelled documents, store them as Parquet "
@@ -17,6 +17,7 @@ app = typer.Typer(help="docfactory: synthesize perfectly labelled documents, sto
 app.add_typer(templates_app, name="templates")
 
 app.command()(generate.generate)
+app.command("import")(real.import_cmd)
 app.command()(inspect_run.query)
 app.command()(generate.rerender)
 app.command()(augment_emit.augment)

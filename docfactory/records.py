@@ -112,6 +112,8 @@ class PageRecord:
     ground_truth: str  # JSON: the document's extraction target (Donut gt_parse nesting)
     split: str
     generator_version: str
+    source: str = "synthetic"  # "real": imported from a labelled dataset (engine import), never trained on
+    dataset: str | None = None  # the real page's dataset name
 
     def to_row(self) -> dict[str, Any]:
         """A dict whose shape matches docfactory.engine.schema.DOCUMENTS_SCHEMA."""

@@ -24,6 +24,8 @@ def evaluate(
                      "e.g. the split you predicted; default: every page.")] = None,
     workers: Annotated[int, typer.Option(help="Processes scoring fixed document ranges (each with a TEDS process).", min=1)] = 1,
     table_timeout: Annotated[float, typer.Option("--table-timeout", help="Seconds per table before it becomes an error row.", min=0.1)] = 30.0,
+    match: Annotated[Optional[str], typer.Option("--match", help="A dataset's official string match beside Donut's: "
+                     "sroie (whitespace-normalised exact) | exact. Fills field_errors.match and the summary's per-field accuracy.")] = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
 ) -> None:
@@ -37,7 +39,7 @@ def evaluate(
     _verify(run, ("documents", "augmented"))
     try:
         options = ScoringOptions(workers, table_timeout, executor=_executor(ctx, executor, ray_address, workers))
-        result = evaluate_run(run, predictions, name=name, strict=strict, options=options, splits=split)
+        result = evaluate_run(run, predictions, name=name, strict=strict, options=options, splits=split, match=match)
     except PredictionsError as exc:
         fail(f"{exc}\n(--strict: nothing was written or listed)")
     except (FileNotFoundError, ValueError, RuntimeError, duckdb.Error) as exc:  # duckdb.Error: e.g. the catalog is locked
@@ -61,6 +63,16 @@ def evaluate(
     for row in leaderboard(run):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else "-" if v is None else str(v) for v in row.values()])
     console.print(table)
+    if result.summary.get("match"):
+        m = result.summary["match"]
+        per = ", ".join(f"{f} {v['accuracy']:.3f} ({v['right']}/{v['values']})" for f, v in m["fields"].items())
+        mean = "-" if m["mean_of_fields"] is None else f"{m['mean_of_fields']:.3f}"
+        console.print(f"{m['rule']} match: mean of fields {mean}; {per}", highlight=False, soft_wrap=True)
+    ceiling = result.summary.get("ocr_ceiling") or {}
+    if ceiling.get("overall") is not None:
+        per = ", ".join(f"{f} {v['share']:.2f}" for f, v in list(ceiling["fields"].items())[:8])
+        console.print(f"OCR ceiling (gold values present in the pages' words): {ceiling['overall']:.3f}; {per}",
+                      highlight=False, soft_wrap=True)
 
 
 def mine(

@@ -130,6 +130,10 @@ def run_augment(run_dir: Path | str, cfg: AugmentConfig,
     `executor` runs the shard tasks (default: a local pool of cfg.workers processes)."""
     started = time.perf_counter()
     run_dir = storage.run_root(run_dir)  # a local folder or an fsspec URL
+    from docfactory.engine.real_sets import refuse_real
+    from docfactory.generators.augment.presets import AugmentError
+
+    refuse_real(run_dir, "augment", AugmentError)
     settings = cfg.settings()  # validates the preset, overrides and gate before any work
     tag = settings.tag()
     summary = AugmentSummary(tag=tag)

@@ -43,6 +43,8 @@ DOCUMENTS_SCHEMA = pa.schema([
     ("ground_truth", pa.string()),
     ("split", pa.string()),
     ("generator_version", pa.string()),
+    ("source", pa.string()),  # synthetic | real (a page `engine import` read from a labelled dataset)
+    ("dataset", pa.string()),  # the dataset a real page came from (sroie, cord, ...); NULL for synthetic
 ])
 
 # One instruction pair per row (docfactory.engine.emit.pairs). The image is a reference, not bytes:
@@ -191,6 +193,7 @@ FIELD_ERRORS_SCHEMA = pa.schema(_EVAL_KEY + [
     ("gold", pa.string()), ("pred", pa.string()), ("exact", pa.bool_()), ("ned", pa.float64()),
     ("numeric_match", pa.bool_()),
     ("error_type", pa.string()),  # missing | extra | wrong_value | format_only | numeric_off; NULL when exact
+    ("match", pa.bool_()),  # right under the dataset's rule (engine evaluate --match); NULL without one or with no gold
 ])
 
 TABLE_ERRORS_SCHEMA = pa.schema(_EVAL_KEY + [

@@ -52,6 +52,9 @@ def run_train(run_dir: Path | str, request: TrainRequest, log: Callable[[str], N
     if not storage.exists(root, CATALOG_FILE):
         raise TrainStepError(f"{root}: no catalog here (is it a docfactory run folder?)")
     if not storage.is_url(root):
+        from docfactory.engine.real_sets import refuse_real
+
+        refuse_real(root, "train", TrainStepError)
         return _train(root, Path(root), request, log)
     # A run at a URL: the models folder is trained in a private local copy (earlier iterations and a
     # checkpoint to resume from are downloaded first), and the new iteration is uploaded when done.

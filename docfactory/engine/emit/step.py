@@ -219,6 +219,9 @@ def run_emit(run_dir: Path | str, cfg: EmitConfig,
     """`executor` runs the shard tasks (default: a local pool of cfg.workers processes)."""
     started = time.perf_counter()
     run_dir = storage.run_root(run_dir)  # a local folder or an fsspec URL
+    from docfactory.engine.real_sets import refuse_real
+
+    refuse_real(run_dir, "emit", EmitError)
     summary = EmitSummary()
     if not cfg.kinds():
         return summary

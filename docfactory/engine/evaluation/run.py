@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
+from docfactory.engine.evaluation.ceiling import ocr_ceiling
 from docfactory.engine.evaluation.gold import load_copies, load_gold
 from docfactory.engine.evaluation.predictions import PredictionsError, read_predictions
 from docfactory.engine.evaluation.scoring import ScoringOptions, score_pages
 from docfactory.engine.evaluation.slices import refresh_slices_view
 from docfactory.engine.evaluation.summary import build_summary, write_summary
 from docfactory.engine.shards import ShardInfo, write_shard
+from docfactory.evaluate.match_rules import check_rule
 
 EVAL_KINDS = ("doc_scores", "field_errors", "table_errors", "prediction_errors")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -53,21 +55,26 @@ def check_name(name: str) -> str:
 
 
 def evaluate_run(run_dir: Path | str, predictions: Path | str, name: str | None = None, strict: bool = False,
-                 options: ScoringOptions | None = None, splits: list[str] | None = None) -> EvaluationResult:
+                 options: ScoringOptions | None = None, splits: list[str] | None = None,
+                 match: str | None = None) -> EvaluationResult:
     """Score ``predictions`` (JSONL) against the run's documents under ``name`` (default: the
-    file's stem); with ``splits``, only those splits' pages are gold (the rest need no prediction).
-    Raises PredictionsError (strict), FileNotFoundError, ValueError (bad name or split)."""
+    file's stem); with ``splits``, only those splits' pages are gold (the rest need no prediction);
+    with ``match`` (a rule of evaluate.match_rules, e.g. "sroie"), field_errors.match and the
+    summary's per-field accuracy follow the dataset's official string match too.
+    Raises PredictionsError (strict), FileNotFoundError, ValueError (bad name, split or rule)."""
     started = time.perf_counter()
     run_dir, predictions = storage.run_root(run_dir), Path(predictions)  # the run: a folder or an fsspec URL
     name = check_name(name or predictions.stem)
+    options = replace(options or ScoringOptions(), match=check_rule(match) if match else (options.match if options else None))
     if not predictions.is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
     with open_catalog(run_dir, read_only=True) as catalog:
         gold = load_gold(catalog, splits)
         copies = {k: v for k, v in load_copies(catalog).items() if (k[0], k[1]) in gold}
+        ceiling = ocr_ceiling(catalog, set(gold))
     read = read_predictions(predictions, set(gold), set(copies), strict=strict)
     missing = {(i.doc_id, i.page, i.copy): i.error for i in read.issues if i.error == "missing_prediction"}
-    results = score_pages(name, read.predictions, gold, read.tasks, options or ScoringOptions(), missing)
+    results = score_pages(name, read.predictions, gold, read.tasks, options, missing)
 
     issue_rows = [{"name": name, **asdict(issue)} for issue in read.issues]
     rows = {
@@ -81,7 +88,7 @@ def evaluate_run(run_dir: Path | str, predictions: Path | str, name: str | None 
         for info in shards:
             catalog.add_shard(info)
         refresh_slices_view(catalog)
-    summary = build_summary(name, predictions, results, read.issues, read.lines, read.tasks, copies)
+    summary = build_summary(name, predictions, results, read.issues, read.lines, read.tasks, copies, options.match, ceiling)
     summary["seconds"] = round(time.perf_counter() - started, 3)
     summary_path = storage.location(run_dir, f"eval/{name}/summary.json")
     summary_path = summary_path if storage.is_url(summary_path) else Path(summary_path)

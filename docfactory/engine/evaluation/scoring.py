@@ -23,6 +23,7 @@ from typing import Any
 from docfactory.engine.evaluation.gold import GoldPage, field_paths
 from docfactory.engine.evaluation.predictions import Prediction
 from docfactory.evaluate import cer, compare_fields, field_f1, ted_accuracy, teds_many, wer
+from docfactory.evaluate.match_rules import matches
 from docfactory.evaluate.numeric import numeric_consistency
 
 
@@ -32,6 +33,7 @@ class ScoringOptions:
     table_timeout_s: float = 30.0
     executor: Any = None  # an engine.executor.Executor: pages scored there in fixed document ranges
     pages_per_task: int = 128  # executor tasks hold whole documents (numbers are checked per document)
+    match: str | None = None  # a dataset match rule (evaluate.match_rules) for field_errors.match
 
 
 @dataclass
@@ -57,7 +59,7 @@ def score_pages(name: str, predictions: list[Prediction], gold: dict[tuple[str, 
         return _score(name, predictions, gold, tasks, options, errors)
     from docfactory.engine.executor import TaskError
 
-    in_task = ScoringOptions(min(options.workers, 1), options.table_timeout_s)  # a TEDS process per task (0: none)
+    in_task = ScoringOptions(min(options.workers, 1), options.table_timeout_s, match=options.match)  # a TEDS process per task (0: none)
     results: list[PageResult | None] = [None] * len(predictions)
     chunks = []
     for indexes in document_ranges(predictions, options.pages_per_task):
@@ -93,7 +95,7 @@ def _score_chunk(name: str, tasks: set[str], options: ScoringOptions, chunk) -> 
 
 def _score(name: str, predictions: list[Prediction], gold: dict[tuple[str, int], GoldPage], tasks: set[str],
            options: ScoringOptions, errors: dict[tuple, str]) -> list[PageResult]:
-    results = [_score_page(name, p, gold[(p.doc_id, p.page)], tasks, errors.get(p.key)) for p in predictions]
+    results = [_score_page(name, p, gold[(p.doc_id, p.page)], tasks, errors.get(p.key), options.match) for p in predictions]
     if "tables" in tasks:
         _score_tables(name, results, options)
     if "fields" in tasks:
@@ -105,7 +107,8 @@ def _base(name: str, p: Prediction) -> dict[str, Any]:
     return {"doc_id": p.doc_id, "page": p.page, "copy": p.copy, "name": name}
 
 
-def _score_page(name: str, p: Prediction, g: GoldPage, tasks: set[str], error: str | None) -> PageResult:
+def _score_page(name: str, p: Prediction, g: GoldPage, tasks: set[str], error: str | None,
+                rule: str | None = None) -> PageResult:
     score = {**_base(name, p), "line": p.line, "teds": None, "teds_s": None, "ted_acc": None, "field_f1": None,
              "field_exact_rate": None, "numeric_ok": None, "numeric_violations": [], "cer": None, "wer": None,
              "n_fields": g.n_fields, "n_tables": len(g.tables), "error": error}
@@ -120,7 +123,7 @@ def _score_page(name: str, p: Prediction, g: GoldPage, tasks: set[str], error: s
             score["error"] = _join(score["error"], f"fields: {type(exc).__name__}: {exc}")
         else:
             result.pred_tree = pred
-            result.field_rows = [_field_row(name, p, g, c) for c in comparisons]
+            result.field_rows = [_field_row(name, p, g, c, rule) for c in comparisons]
             gold_rows = [c for c in comparisons if c.gold is not None]
             score["field_exact_rate"] = sum(c.exact for c in gold_rows) / len(gold_rows) if gold_rows else None
     if "text" in tasks:
@@ -129,10 +132,11 @@ def _score_page(name: str, p: Prediction, g: GoldPage, tasks: set[str], error: s
     return result
 
 
-def _field_row(name: str, p: Prediction, g: GoldPage, c) -> dict[str, Any]:
+def _field_row(name: str, p: Prediction, g: GoldPage, c, rule: str | None) -> dict[str, Any]:
     path, pattern = field_paths(g, c.path)
     return {**_base(name, p), "field": path, "field_pattern": pattern, "gold": c.gold, "pred": c.pred,
-            "exact": c.exact, "ned": c.ned, "numeric_match": c.numeric_match, "error_type": c.error_type}
+            "exact": c.exact, "ned": c.ned, "numeric_match": c.numeric_match, "error_type": c.error_type,
+            "match": matches(rule, c.pred, c.gold) if rule else None}
 
 
 def _score_tables(name: str, results: list[PageResult], options: ScoringOptions) -> None:

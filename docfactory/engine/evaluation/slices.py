@@ -21,9 +21,12 @@ AUGMENTED_COLUMNS = ("doc_id", "page", "copy", "preset", "severity")
 _PAGES = """
 SELECT doc_id, page, template, kind, split, n_pages, knobs.locale AS locale, knobs.currency AS currency,
        knobs.font AS font, knobs.n_items AS n_items, dpi, len(tables) AS n_tables,
-       coalesce(list_bool_or([t.has_spans FOR t IN tables]), false) AS has_spans
+       coalesce(list_bool_or([t.has_spans FOR t IN tables]), false) AS has_spans/*SOURCE*/
 FROM documents
 """
+# `source` and `dataset` (engine import) are slice columns; runs written before they existed have neither.
+_SOURCE = ", coalesce(source, 'synthetic') AS source, dataset"
+_NO_SOURCE = ", 'synthetic' AS source, CAST(NULL AS VARCHAR) AS dataset"
 
 _CLEAN = """SELECT doc_id, page, CAST(NULL AS INTEGER) AS "copy", * EXCLUDE (doc_id, page),
        'none' AS preset, CAST(0 AS DOUBLE) AS severity FROM pages"""
@@ -40,5 +43,6 @@ def refresh_slices_view(catalog: Catalog) -> bool:
     body = _CLEAN
     if has_view(catalog, "augmented", AUGMENTED_COLUMNS):
         body += "\nUNION ALL\n" + _AUGMENTED
-    catalog.sql(f"CREATE OR REPLACE VIEW slices AS WITH pages AS ({_PAGES})\n{body}")
+    pages = _PAGES.replace("/*SOURCE*/", _SOURCE if has_view(catalog, "documents", ("source", "dataset")) else _NO_SOURCE)
+    catalog.sql(f"CREATE OR REPLACE VIEW slices AS WITH pages AS ({pages})\n{body}")
     return True

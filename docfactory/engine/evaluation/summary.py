@@ -41,6 +41,7 @@ def aggregate(results: list[PageResult]) -> dict[str, Any]:
         "field_f1": field_f1([r.pred_tree for r in fielded], [r.gold.tree for r in fielded]) if fielded else None,
         "field_exact_rate": sum(row["exact"] for row in gold_values) / len(gold_values) if gold_values else None,
         "numeric_ok_rate": sum(numeric) / len(numeric) if numeric else None,
+        "match_accuracy": _share(row["match"] for row in gold_values),
         "cer": corpus_cer([r.pred_text for r in texted], [r.gold.text for r in texted]) if texted else None,
         "wer": corpus_wer([r.pred_text for r in texted], [r.gold.text for r in texted]) if texted else None,
         "field_errors": dict(Counter(row["error_type"] for r in results for row in r.field_rows if row["error_type"])),
@@ -50,7 +51,8 @@ def aggregate(results: list[PageResult]) -> dict[str, Any]:
 
 
 def build_summary(name: str, predictions: Path, results: list[PageResult], issues: list[PredictionIssue],
-                  lines: int, tasks: set[str], presets: dict[tuple, tuple[str, float]]) -> dict[str, Any]:
+                  lines: int, tasks: set[str], presets: dict[tuple, tuple[str, float]], match: str | None = None,
+                  ceiling: dict[str, Any] | None = None) -> dict[str, Any]:
     def slice_of(r: PageResult, dimension: str) -> str:
         if dimension == "preset":
             p = r.prediction
@@ -70,8 +72,24 @@ def build_summary(name: str, predictions: Path, results: list[PageResult], issue
         "tasks": sorted(tasks),
         "prediction_errors": {"total": len(issues), **Counter(issue.error for issue in issues)},
         "overall": aggregate(results),
+        "match": match_by_field(results, match) if match else None,
+        "ocr_ceiling": ceiling,
         "slices": slices,
     }
+
+
+def match_by_field(results: list[PageResult], rule: str) -> dict[str, Any]:
+    """Accuracy under the dataset's match rule per field pattern (gold values right / gold values),
+    and their mean: SROIE's per-key accuracy and the mean of its four keys."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in results:
+        for row in r.field_rows:
+            if row["gold"] is not None and row.get("match") is not None:
+                counts[row["field_pattern"]][0] += bool(row["match"])
+                counts[row["field_pattern"]][1] += 1
+    fields = {f: {"right": k, "values": n, "accuracy": k / n} for f, (k, n) in sorted(counts.items())}
+    return {"rule": rule, "fields": fields,
+            "mean_of_fields": fmean(v["accuracy"] for v in fields.values()) if fields else None}
 
 
 def write_summary(path: Path | str, summary: dict[str, Any]) -> None:
@@ -112,6 +130,11 @@ def _summaries(run_dir: Path | str) -> list[dict[str, Any]]:
         return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(run_dir).glob("eval/*/summary.json"))]
     fs, root = storage.filesystem(storage.run_root(run_dir))
     return [json.loads(fs.cat_file(p)) for p in sorted(fs.glob(f"{root}/eval/*/summary.json"))]
+
+
+def _share(flags) -> float | None:
+    kept = [bool(f) for f in flags if f is not None]
+    return sum(kept) / len(kept) if kept else None
 
 
 def _mean(values) -> float | None:
