@@ -17,9 +17,12 @@ def run_loop_cmd(
     strategy: Annotated[str, typer.Option(help="hard (mined plan) | uniform (the initial mix: the control arm).")] = "hard",
     budget: Annotated[Optional[int], typer.Option(help="New documents per later iteration (default: the profile's).", min=1)] = None,
     seed: Annotated[int, typer.Option(help="Run seed.")] = 0,
+    real_eval: Annotated[Optional[str], typer.Option("--real-eval", help="DIR[:FORMAT] (FORMAT: sroie (default), donut, "
+                         "funsd, json, pubtabnet): a labelled real set imported once into RUN/evalsets/real and scored "
+                         "every iteration; mining takes its weak fields too. Never trained on.")] = None,
 ) -> None:
     """The closed loop: generate, augment, train, predict, evaluate; then mine, plan, resynthesize, finetune."""
     from docfactory.engine.loop.cli import run_command
 
     _lock_run(out, create=True)
-    run_command(out, iterations, profile, strategy, budget, seed, console, err, fail)
+    run_command(out, iterations, profile, strategy, budget, seed, console, err, fail, real_eval)

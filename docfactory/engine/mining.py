@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from docfactory.engine.catalog import Catalog
@@ -101,6 +101,7 @@ class Slice:
     upper: float
     score: float  # lower bound minus the overall failure rate: how surely this slice is worse
     confidence: float | None = None  # mean confidence of its answers (None: predictions had none)
+    evalset: str = "in_dist"  # the evaluation set it was mined on ("real": an imported real set)
 
     @property
     def knob(self) -> str | None:
@@ -253,9 +254,11 @@ def field_templates(catalog: Catalog, name: str, fields: list[str]) -> dict[str,
     return {f: {t: r / max(by.values()) for t, r in by.items() if r > 0} for f, by in out.items() if max(by.values()) > 0}
 
 
-def knob_scores(slices: list[Slice], by_field: dict[str, dict[str, float]] | None = None) -> dict[str, dict[str, float]]:
+def knob_scores(slices: list[Slice], by_field: dict[str, dict[str, float]] | None = None,
+                by_kind: dict[str, list[str]] | None = None) -> dict[str, dict[str, float]]:
     """knob -> value -> score. A weak field counts for the templates it fails in (its score x
-    the relative failure rate there, summed over fields), when that beats the template's own slice."""
+    the relative failure rate there, summed over fields), when that beats the template's own slice;
+    a weak kind (of a real set) counts for every template of that kind (`by_kind`)."""
     scores: dict[str, dict[str, float]] = {}
     via_fields: dict[str, float] = {}
     for s in slices:
@@ -270,6 +273,9 @@ def knob_scores(slices: list[Slice], by_field: dict[str, dict[str, float]] | Non
         elif s.column == "field":
             for template, share in (by_field or {}).get(s.value, {}).items():
                 via_fields[template] = via_fields.get(template, 0.0) + s.score * share
+        elif s.column == "kind" and s.evalset == "real":
+            for template in (by_kind or {}).get(s.value, []):
+                via_fields[template] = via_fields.get(template, 0.0) + s.score
     templates = scores.setdefault("template", {})
     for template, score in via_fields.items():
         templates[template] = max(templates.get(template, 0.0), score)
@@ -278,7 +284,8 @@ def knob_scores(slices: list[Slice], by_field: dict[str, dict[str, float]] | Non
 
 def make_plan(slices: list[Slice], iteration: int, budget: int, strategy: str = "hard",
               replay_share: float = 0.2, tilt: float = 4.0, variants: list[Variant] | None = None,
-              low_conf: list[dict] | None = None, by_field: dict[str, dict[str, float]] | None = None) -> Plan:
+              low_conf: list[dict] | None = None, by_field: dict[str, dict[str, float]] | None = None,
+              by_kind: dict[str, list[str]] | None = None) -> Plan:
     """Tilt knob weights toward weak slices: the surest weak knob value of all weighs 1 + tilt,
     another 1 + tilt * its score / that top score (a barely weak locale is not pushed as hard as a
     failing template), every value not listed 1. `by_field` (field_templates) lets weak fields tilt
@@ -288,7 +295,7 @@ def make_plan(slices: list[Slice], iteration: int, budget: int, strategy: str = 
     if strategy == "uniform":
         return plan
     plan.variants = [asdict(v) for v in variants or []][:budget]
-    scores = knob_scores(slices, by_field)
+    scores = knob_scores(slices, by_field, by_kind)
     top = max((v for table in scores.values() for v in table.values()), default=0.0)
     if top <= 0:
         return plan
@@ -300,16 +307,49 @@ def make_plan(slices: list[Slice], iteration: int, budget: int, strategy: str = 
 
 def mine_plan(catalog: Catalog, name: str, iteration: int, budget: int, strategy: str = "hard", *,
               min_support: int = 20, replay_share: float = 0.2, tilt: float = 4.0, variant_share: float = 0.25,
-              templates: list[str] | None = None, predictions: Path | str | None = None) -> Plan:
-    """Mine evaluation `name` (confidences joined from `predictions` when given) into a plan."""
+              templates: list[str] | None = None, predictions: Path | str | None = None,
+              real_slices: list[Slice] | None = None) -> Plan:
+    """Mine evaluation `name` (confidences joined from `predictions` when given) into a plan.
+    `real_slices` (real_weak_slices of an imported real set) join the synthetic set's slices: a weak
+    real field tilts the templates it fails in here, or, where it does not fail here, every trained
+    template that prints it; a weak real kind tilts that kind's templates."""
     if predictions is not None and Path(predictions).exists():
         join_confidences(catalog, predictions)
     slices = weak_slices(catalog, name, min_support=min_support)
     n_variants = round(variant_share * budget) if strategy == "hard" else 0
     variants = hard_variants(catalog, name, n_variants, templates)
-    by_field = field_templates(catalog, name, [s.value for s in slices if s.column == "field"])
-    return make_plan(slices, iteration, budget, strategy, replay_share, tilt, variants, low_confidence(catalog, name),
-                     by_field)
+    real_slices = list(real_slices or [])
+    fields = sorted({s.value for s in slices + real_slices if s.column == "field"})
+    by_field = field_templates(catalog, name, fields)
+    printing = _templates_printing(templates)
+    for s in real_slices:
+        if s.column == "field" and s.value not in by_field:
+            by_field[s.value] = {t: 1.0 for t, patterns in printing.items() if s.value in patterns}
+    by_kind = {kind: [t for t, k in _template_kinds(templates).items() if k == kind]
+               for kind in {s.value for s in real_slices if s.column == "kind"}}
+    ranked = sorted(slices + real_slices, key=lambda s: (-s.score, s.evalset, s.column, s.value))
+    return make_plan(ranked, iteration, budget, strategy, replay_share, tilt, variants, low_confidence(catalog, name),
+                     by_field, by_kind)
+
+
+def real_weak_slices(catalog: Catalog, name: str, min_support: int = 20) -> list[Slice]:
+    """The weak fields and kinds of evaluation `name` of an imported real set (its other slice
+    columns, such as its template, are the dataset and no generator knob)."""
+    return [replace(s, evalset="real") for s in weak_slices(catalog, name, min_support, columns=["field", "kind"])]
+
+
+def _templates_printing(templates: list[str] | None) -> dict[str, set[str]]:
+    from docfactory.templates import TemplateRegistry
+
+    registry = TemplateRegistry()
+    return {t: set(registry.get(t).config.fields) for t in (templates or registry.names())}
+
+
+def _template_kinds(templates: list[str] | None) -> dict[str, str]:
+    from docfactory.templates import TemplateRegistry
+
+    registry = TemplateRegistry()
+    return {t: registry.get(t).kind for t in (templates or registry.names())}
 
 
 def grouped_weights(values: dict[str, float]) -> list[tuple[str, float]]:

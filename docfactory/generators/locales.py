@@ -42,6 +42,15 @@ LOCALES: dict[str, LocaleFormat] = {
     "fr_FR": LocaleFormat("fr_FR", ",", NBSP, "%d/%m/%Y", "{num}" + NBSP + "{sym}", "EUR", ("0.20", "0.10", "0.055")),
 }
 
+# Legal forms a company name ends with, and how often each is drawn (shops and small firms are mostly
+# private limited companies). Registration numbers that go with them: content/company.py.
+LEGAL_FORMS: dict[str, dict[str, int]] = {
+    "en_US": {"Inc.": 4, "LLC": 4, "Corp.": 1},
+    "en_GB": {"Ltd": 6, "Limited": 2, "plc": 1},
+    "de_DE": {"GmbH": 8, "GmbH & Co. KG": 2, "AG": 1, "e.K.": 1},
+    "fr_FR": {"SARL": 5, "SAS": 4, "SA": 1, "EURL": 1},
+}
+
 CURRENCIES: dict[str, Currency] = {
     "USD": Currency("USD", "$", 2),
     "EUR": Currency("EUR", "€", 2),
@@ -111,7 +120,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "Please keep your receipt": "Bitte Beleg aufbewahren", "Coupon": "Coupon", "Promotion": "Aktion",
         "You saved": "Sie haben gespart", "Gross": "Brutto", "Paid": "Bezahlt", "Items": "Artikel",
         "incl. VAT": "inkl. MwSt.", "Store": "Filiale", "Till": "Kasse",
-        "Tax No.": "St.-Nr.", "Price": "Preis", "Thank you for shopping with us!": "Vielen Dank für Ihren Einkauf!",
+        "Tax No.": "St.-Nr.", "Reg. No.": "Handelsregister", "Price": "Preis", "Thank you for shopping with us!": "Vielen Dank für Ihren Einkauf!",
         "Exchange within 14 days with receipt.": "Umtausch innerhalb von 14 Tagen nur mit Beleg.",
         # statement_report (titles and period names are content, translated by the builder)
         "Total revenue": "Gesamtumsatz", "Revenue net of VAT. Figures are unaudited.": "Umsätze netto. Ungeprüfte Zahlen.",
@@ -136,7 +145,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "Please keep your receipt": "Ticket à conserver", "Coupon": "Coupon", "Promotion": "Promo",
         "You saved": "Vous avez économisé", "Gross": "TTC", "Paid": "Payé", "Items": "Articles",
         "incl. VAT": "dont TVA", "Store": "Magasin", "Till": "Caisse",
-        "Tax No.": "SIRET", "Price": "Prix", "Thank you for shopping with us!": "Merci de votre visite !",
+        "Tax No.": "SIRET", "Reg. No.": "Immatriculation", "Price": "Prix", "Thank you for shopping with us!": "Merci de votre visite !",
         "Exchange within 14 days with receipt.": "Échange sous 14 jours sur présentation du ticket.",
         # statement_report (titles and period names are content, translated by the builder)
         "Total revenue": "CA total", "Revenue net of VAT. Figures are unaudited.": "Chiffre d'affaires HT. Chiffres non audités.",

@@ -38,22 +38,25 @@ class RichReporter(Reporter):
 
 
 def run_command(out: Path, iterations: int, profile: str, strategy: str, budget: int | None, seed: int,
-                console, err, fail) -> None:
+                console, err, fail, real_eval: str | None = None) -> None:
     from docfactory.engine.catalog import StepConfigMismatch
     from docfactory.engine.loop import LoopError, LoopRequest, ProfileError, run_loop
 
-    request = LoopRequest(iterations=iterations, profile=profile, strategy=strategy, budget=budget, seed=seed)
+    request = LoopRequest(iterations=iterations, profile=profile, strategy=strategy, budget=budget, seed=seed,
+                          real_eval=real_eval)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=err, transient=False) as progress:
             rows = run_loop(out, request, RichReporter(progress))
     except (LoopError, ProfileError, StepConfigMismatch, ValueError, RuntimeError, FileNotFoundError) as exc:
         fail(str(exc).strip("'\""))
-    table = Table("iteration", "strategy", "train pages (new/total)", "field F1", "TEDS", "holdout F1", "seconds",
-                  title=f"engine run {out}")
+    real = any(r.get("real_field_f1") is not None for r in rows)
+    table = Table("iteration", "strategy", "train pages (new/total)", "field F1", "TEDS", "holdout F1",
+                  *(("real F1", "real match") if real else ()), "seconds", title=f"engine run {out}")
     for r in rows:
+        extra = (_num(r.get("real_field_f1")), _num(r.get("real_match"))) if real else ()
         table.add_row(str(r["iteration"]), r["strategy"], f"{r['n_train']}/{r['n_train_total']}", _num(r["field_f1"]),
-                      _num(r["teds"]), _num(r["holdout_field_f1"]), f"{r['wall_seconds']:.0f}")
+                      _num(r["teds"]), _num(r["holdout_field_f1"]), *extra, f"{r['wall_seconds']:.0f}")
     console.print(table)
     console.print(f"report: engine report {out}; plans: {out}/plans/; "
                   f"engine query {out} \"SELECT * FROM iterations\"", highlight=False, soft_wrap=True)

@@ -44,6 +44,19 @@ class LoopExecutor(_Strict):
         return ExecutorOptions(kind=self.kind, address=self.address)
 
 
+class RealEvalOptions(_Strict):
+    src: Annotated[str, Field(description="the labelled real dataset (engine import SRC)")]
+    format: Annotated[str, Field(description="sroie | donut | funsd | json | pubtabnet")] = "sroie"
+    field_map: Annotated[str | None, Field(description="built-in map name or YAML file (default: the format's)")] = None
+    word_source: Annotated[str, Field(description="rapidocr | tesseract | dataset: the words the model reads")] = "rapidocr"
+    match: Annotated[str | None, Field(description="a dataset match rule for engine evaluate --match (default: "
+                                                   "sroie for the sroie format)")] = None
+    mine: Annotated[bool, Field(description="mining also takes the real set's weak fields and kinds")] = True
+
+    def rule(self) -> str | None:
+        return self.match or ("sroie" if self.format == "sroie" else None)
+
+
 # The spec sampler's knobs (generators/spec.py) that a mix can weigh.
 MixKnob = Literal["template", "locale", "currency", "n_items", "tax_rate", "discount_rate", "font", "dpi"]
 
@@ -68,6 +81,8 @@ class LoopProfile(_Strict):
         description="knob -> value -> weight of iteration 0's mix (values not named weigh 1); a later plan "
                     "replaces the knobs it sets, so `uniform` keeps drawing from this mix")] = {}
     executor: LoopExecutor = LoopExecutor()
+    real_eval: Annotated[RealEvalOptions | None, Field(description="a labelled real set imported once into "
+                         "RUN/evalsets/real and evaluated every iteration (never trained on)")] = None
 
     def train_options(self) -> dict[str, Any]:
         """The model's --set options: the profile's, plus LoRA and replay settings."""

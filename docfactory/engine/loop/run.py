@@ -22,7 +22,7 @@ from typing import Callable
 from docfactory.engine.loop import state
 from docfactory.engine.loop.profile import LoopProfile, load_profile
 
-EVAL_SETS = ("in_dist", "holdout")
+EVAL_SETS = ("in_dist", "holdout", "real")
 STEPS_FIRST = ("eval_sets", "generate", "augment", "train", "predict", "evaluate", "record")
 STEPS_LATER = ("plan", "generate", "augment", "train", "predict", "evaluate", "record")
 
@@ -38,6 +38,7 @@ class LoopRequest:
     strategy: str = "hard"  # hard | uniform
     budget: int | None = None  # default: the profile's
     seed: int = 0
+    real_eval: str | None = None  # "DIR[:FORMAT]": a labelled real set (overrides the profile's real_eval)
 
 
 class Reporter:
@@ -66,7 +67,7 @@ def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | Non
     """Run (or resume) the loop up to `request.iterations`; returns the `iterations` rows."""
     if request.strategy not in ("hard", "uniform"):
         raise LoopError(f"unknown strategy {request.strategy!r} (known: hard, uniform)")
-    profile = load_profile(request.profile)
+    profile = with_real_eval(load_profile(request.profile), request.real_eval)
     run_dir = Path(run_dir).resolve()
     reporter = reporter or Reporter()
     loop = _Loop(run_dir, profile, request, reporter)
@@ -74,7 +75,10 @@ def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | Non
     # apart and only once a later iteration is asked for: a run stopped after iteration 0 can be
     # copied and continued with either strategy or budget (benchmarks/loop_ab.py); a run that
     # mixes them is still refused.
-    state.init(run_dir, {"profile": profile.model_dump(), "seed": request.seed})
+    claimed = profile.model_dump()
+    if claimed["real_eval"] is None:  # runs made before real sets existed claimed no such key
+        del claimed["real_eval"]
+    state.init(run_dir, {"profile": claimed, "seed": request.seed})
     if request.iterations > 1:
         state.claim(run_dir, "loop/later", {"strategy": request.strategy, "budget": loop.budget})
     from docfactory.engine.executor import make_executor
@@ -84,6 +88,19 @@ def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | Non
         for k in range(request.iterations):
             loop.iteration(k)
     return state.iterations(run_dir)
+
+
+def with_real_eval(profile: LoopProfile, spec: str | None) -> LoopProfile:
+    """The profile with `--real-eval DIR[:FORMAT]` in place of its own real_eval (FORMAT default sroie)."""
+    if not spec:
+        return profile
+    from docfactory.engine.loop.profile import RealEvalOptions
+    from docfactory.engine.real_sets import READERS
+
+    src, _, fmt = spec.rpartition(":") if spec.rsplit(":", 1)[-1] in READERS else (spec, "", "sroie")
+    if not Path(src).exists():
+        raise LoopError(f"--real-eval {spec}: {src} not found")
+    return profile.model_copy(update={"real_eval": RealEvalOptions(src=str(Path(src).resolve()), format=fmt)})
 
 
 class _Loop:
@@ -125,12 +142,21 @@ class _Loop:
         self._generate_into(evalset_dir(self.run_dir, "in_dist"), p.eval_docs, self.train_templates, "eval", 0, {})
         if p.holdout_templates and p.holdout_docs:
             self._generate_into(evalset_dir(self.run_dir, "holdout"), p.holdout_docs, p.holdout_templates, "holdout", 0, {})
+        if p.real_eval is not None:
+            from docfactory.engine.real_sets import ImportRequest, import_set
+
+            r = p.real_eval
+            request = ImportRequest(src=Path(r.src), fmt=r.format, field_map=r.field_map, word_source=r.word_source,
+                                    workers=p.executor.workers)
+            import_set(evalset_dir(self.run_dir, "real"), request, on_page=lambda done, total: self.reporter.advance(done, total))
 
     def _plan(self, k: int) -> None:
         from docfactory.engine.mining import save_plan
 
+        real = evalset_dir(self.run_dir, "real") if self.profile.real_eval and self.profile.real_eval.mine else None
         plan = plan_from(evalset_dir(self.run_dir, "in_dist"), eval_name(k - 1), k, self.budget, self.request.strategy,
-                         self.profile, predictions=self.predictions(k - 1, "in_dist"), templates=self.train_templates)
+                         self.profile, predictions=self.predictions(k - 1, "in_dist"), templates=self.train_templates,
+                         real=real if real is not None and "real" in self.eval_sets() else None)
         save_plan(self.run_dir, plan)
         self.reporter.log(f"iteration {k}: {len(plan.weak_slices)} weak slices, {len(plan.variants)} hard variants; "
                           f"plan weights {json.dumps(plan.weights)}")
@@ -174,7 +200,8 @@ class _Loop:
         from docfactory.engine.evaluation import evaluate_run
 
         for name in self.eval_sets():
-            evaluate_run(evalset_dir(self.run_dir, name), self.predictions(k, name), name=eval_name(k))
+            rule = self.profile.real_eval.rule() if name == "real" and self.profile.real_eval else None
+            evaluate_run(evalset_dir(self.run_dir, name), self.predictions(k, name), name=eval_name(k), match=rule)
 
     def _record(self, k: int) -> None:
         from docfactory.engine.catalog import open_catalog
@@ -186,11 +213,12 @@ class _Loop:
                 "SELECT count(*) FILTER (WHERE starts_with(doc_id, ?)), count(*) FROM documents WHERE split = 'train'",
                 [doc_prefix(k) + "-"]).fetchone()
         seconds = {step: s for (i, step), s in state.done_steps(self.run_dir).items() if i == k}
-        overall = {name: _headline(s["overall"], self.gold_tables(name)) for name, s in summaries.items()}
+        overall = {name: _headline(s, self.gold_tables(name)) for name, s in summaries.items()}
         state.record_iteration(self.run_dir, {
             "iteration": k, "strategy": "base" if k == 0 else self.request.strategy, "n_train": n_new, "n_train_total": n_total,
             "field_f1": overall["in_dist"]["field_f1"], "teds": overall["in_dist"]["teds"],
             "holdout_field_f1": overall.get("holdout", {}).get("field_f1"), "holdout_teds": overall.get("holdout", {}).get("teds"),
+            "real_field_f1": overall.get("real", {}).get("field_f1"), "real_match": overall.get("real", {}).get("match_mean"),
             "metrics": overall, "slices": {name: s["slices"] for name, s in summaries.items()},
             "stage_seconds": seconds, "wall_seconds": round(sum(seconds.values()), 3)})
 
@@ -239,23 +267,36 @@ class _Loop:
 
 
 def plan_from(evalset: Path, name: str, iteration: int, budget: int, strategy: str, profile: LoopProfile,
-              predictions: Path | None = None, templates: list[str] | None = None):
+              predictions: Path | None = None, templates: list[str] | None = None, real: Path | None = None):
     """Mine evaluation `name` of an evaluation set (with the confidences of `predictions`) into
-    the next plan; hard variants only of `templates` (those the loop trains on)."""
+    the next plan; hard variants only of `templates` (those the loop trains on). With `real` (an
+    imported real set evaluated under the same name), its weak fields and kinds join the slices and
+    tilt the trained templates that print them."""
     from docfactory.engine.catalog import open_catalog
-    from docfactory.engine.mining import mine_plan
+    from docfactory.engine.mining import mine_plan, real_weak_slices
 
+    extra = None
+    if real is not None:
+        with open_catalog(real, read_only=True) as catalog:
+            extra = real_weak_slices(catalog, name, min_support=profile.min_support)
     with open_catalog(evalset, read_only=True) as catalog:
         return mine_plan(catalog, name, iteration, budget, strategy, min_support=profile.min_support,
                          replay_share=profile.replay_share, tilt=profile.tilt, variant_share=profile.variant_share,
-                         templates=templates, predictions=predictions)
+                         templates=templates, predictions=predictions, real_slices=extra)
 
 
-def _headline(overall: dict, gold_tables: int) -> dict:
+def _headline(summary: dict, gold_tables: int) -> dict:
     """The metrics the iterations table keeps. A set with no gold tables has no TEDS (None, shown
-    as "-"), though its evaluation scores any predicted table as an extra one at 0."""
+    as "-"), though its evaluation scores any predicted table as an extra one at 0. A set scored
+    with a dataset match rule (a real set) keeps its per-field accuracy and their mean; every set
+    keeps its OCR ceiling."""
+    overall = summary["overall"]
     keys = ("pages", "field_f1", "field_exact_rate", "teds", "teds_s", "ted_acc", "field_errors", "table_errors")
     row = {key: overall.get(key) for key in keys}
+    match = summary.get("match") or {}
+    row["match_rule"], row["match_mean"] = match.get("rule"), match.get("mean_of_fields")
+    row["match_fields"] = {f: v["accuracy"] for f, v in (match.get("fields") or {}).items()}
+    row["ocr_ceiling"] = (summary.get("ocr_ceiling") or {}).get("overall")
     if gold_tables == 0:
         row["teds"] = row["teds_s"] = None
     return row

@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS iterations (
     metrics VARCHAR NOT NULL, slices VARCHAR NOT NULL, stage_seconds VARCHAR NOT NULL, wall_seconds DOUBLE NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
+ALTER TABLE iterations ADD COLUMN IF NOT EXISTS real_field_f1 DOUBLE;
+ALTER TABLE iterations ADD COLUMN IF NOT EXISTS real_match DOUBLE;
 """
 
 
@@ -58,7 +60,10 @@ def record_iteration(run_dir: Path, row: dict) -> None:
     for key in ("metrics", "slices", "stage_seconds"):
         values[key] = json.dumps(values[key], sort_keys=True)
     columns = ["iteration", "strategy", "n_train", "n_train_total", "field_f1", "teds", "holdout_field_f1",
-               "holdout_teds", "metrics", "slices", "stage_seconds", "wall_seconds", "created_at"]
+               "holdout_teds", "metrics", "slices", "stage_seconds", "wall_seconds", "created_at", "real_field_f1",
+               "real_match"]
+    values.setdefault("real_field_f1", None)
+    values.setdefault("real_match", None)
     with open_catalog(run_dir) as catalog:
         catalog.sql(f"INSERT OR REPLACE INTO iterations ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                     [values[c] for c in columns])

@@ -27,7 +27,10 @@ def write_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
     if not rows:
         raise ValueError(f"{run_dir}: no finished loop iterations (run engine run first)")
     parts = [f"<h1>Loop report: {escape(run_dir.name)}</h1>", _metrics(rows), _errors(rows), _heatmap(rows),
-             _worst(run_dir, rows[-1]["iteration"]), _plans(run_dir)]
+             _worst(run_dir, rows[-1]["iteration"])]
+    if (evalset_dir(run_dir, "real") / "catalog.duckdb").exists():
+        parts.append(_worst(run_dir, rows[-1]["iteration"], evalset="real"))
+    parts.append(_plans(run_dir))
     path = Path(out) if out else run_dir / "report.html"
     tmp = path.with_name(f".tmp-{path.name}")
     tmp.write_text(f"<!doctype html><html><head><meta charset='utf-8'><style>{CSS}</style></head><body>"
@@ -62,13 +65,27 @@ def _line_chart(series: dict[str, list], width: int = 520, height: int = 220) ->
 
 
 def _metrics(rows: list[dict]) -> str:
-    chart = _line_chart({"field F1": [r["field_f1"] for r in rows], "TEDS": [r["teds"] for r in rows],
-                         "holdout field F1": [r["holdout_field_f1"] for r in rows]})
+    series = {"field F1": [r["field_f1"] for r in rows], "TEDS": [r["teds"] for r in rows],
+              "holdout field F1": [r["holdout_field_f1"] for r in rows]}
+    real = any(r.get("real_field_f1") is not None for r in rows)
+    if real:
+        series["real match"] = [r.get("real_match") for r in rows]
+    chart = _line_chart(series)
     head = "<tr><th>iteration</th><th>strategy</th><th>train pages new/total</th><th>field F1</th><th>TEDS</th>" \
-           "<th>holdout F1</th><th>holdout TEDS</th><th>seconds per stage</th></tr>"
+           "<th>holdout F1</th><th>holdout TEDS</th>" + ("<th>real F1</th><th>real match (mean of fields)</th>"
+                                                          "<th>real OCR ceiling</th>" if real else "") + \
+           "<th>seconds per stage</th></tr>"
+
+    def real_cells(r: dict) -> str:
+        if not real:
+            return ""
+        ceiling = (r["metrics"].get("real") or {}).get("ocr_ceiling")
+        return f"<td>{_fmt(r.get('real_field_f1'))}</td><td>{_fmt(r.get('real_match'))}</td><td>{_fmt(ceiling)}</td>"
+
     body = "".join(f"<tr><td>{r['iteration']}</td><td>{r['strategy']}</td><td>{r['n_train']}/{r['n_train_total']}</td>"
                    f"<td>{_fmt(r['field_f1'])}</td><td>{_fmt(r['teds'])}</td><td>{_fmt(r['holdout_field_f1'])}</td>"
-                   f"<td>{_fmt(r['holdout_teds'])}</td><td>{escape(', '.join(f'{k} {v:.0f}' for k, v in r['stage_seconds'].items()))}</td></tr>"
+                   f"<td>{_fmt(r['holdout_teds'])}</td>{real_cells(r)}"
+                   f"<td>{escape(', '.join(f'{k} {v:.0f}' for k, v in r['stage_seconds'].items()))}</td></tr>"
                    for r in rows)
     return f"<h2 id='metrics'>Metrics per iteration</h2>{chart}<table>{head}{body}</table>"
 
@@ -79,7 +96,7 @@ def _errors(rows: list[dict]) -> str:
     body = "".join(f"<tr><td>{escape(k)}</td>" + "".join(
         f"<td>{sum((s.get('field_errors') or {}).get(k, 0) for s in r['metrics'].values())}</td>" for r in rows) + "</tr>"
         for k in kinds)
-    return f"<h2 id='errors'>Field error types (both evaluation sets)</h2><table>{head}{body}</table>"
+    return f"<h2 id='errors'>Field error types (all evaluation sets)</h2><table>{head}{body}</table>"
 
 
 def _heatmap(rows: list[dict]) -> str:
@@ -89,7 +106,10 @@ def _heatmap(rows: list[dict]) -> str:
             for dim in ("template", "locale"):
                 for value, agg in (slices.get(dim) or {}).items():
                     cells.setdefault(f"{set_name}: {dim}={value}", {})[r["iteration"]] = agg.get("field_f1")
-    head = "<tr><th>slice (field F1)</th>" + "".join(f"<th>it{r['iteration']:03d}</th>" for r in rows) + "</tr>"
+        for set_name, metrics in r["metrics"].items():  # a real set: accuracy per field under its match rule
+            for field_pattern, accuracy in (metrics.get("match_fields") or {}).items():
+                cells.setdefault(f"{set_name}: {metrics['match_rule']} match, field={field_pattern}", {})[r["iteration"]] = accuracy
+    head = "<tr><th>slice (field F1; a real set's fields: match accuracy)</th>" + "".join(f"<th>it{r['iteration']:03d}</th>" for r in rows) + "</tr>"
     body = ""
     for name in sorted(cells):
         tds = ""
@@ -101,21 +121,23 @@ def _heatmap(rows: list[dict]) -> str:
     return f"<h2 id='heatmap'>Slice x iteration heatmap</h2><table>{head}{body}</table>"
 
 
-def _worst(run_dir: Path, k: int, n: int = 3) -> str:
-    evalset = evalset_dir(run_dir, "in_dist")
+def _worst(run_dir: Path, k: int, n: int = 3, evalset: str = "in_dist") -> str:
+    title = {"in_dist": "in-distribution set", "real": "real set"}[evalset]
+    evalset = evalset_dir(run_dir, evalset)
     with open_catalog(evalset, read_only=True) as catalog:
         # Pages with gold fields only: a near-blank last page (totals moved to page 1) scores 0 on
         # one stray prediction and says nothing about the model.
         worst = catalog.sql("SELECT doc_id, page, field_f1 FROM doc_scores WHERE name = ? AND field_f1 IS NOT NULL "
                             "AND n_fields > 0 ORDER BY field_f1, doc_id, page LIMIT ?", [eval_name(k), n]).fetchall()
-        html = [f"<h2 id='worst'>Worst pages of it{k:03d} (in-distribution set, pages with gold fields)</h2>"]
+        html = [f"<h2 id='worst-{evalset.name}'>Worst pages of it{k:03d} ({title}, pages with gold fields)</h2>"]
         for doc_id, page, f1 in worst:
             image = catalog.sql("SELECT image FROM documents WHERE doc_id = ? AND page = ?", [doc_id, page]).fetchone()[0]
             fields = catalog.sql("SELECT field, gold, pred, error_type FROM field_errors WHERE name = ? AND doc_id = ? "
                                  "AND page = ? ORDER BY field", [eval_name(k), doc_id, page]).fetchall()
             trs = "".join(f"<tr class='{'bad' if e else 'ok'}'><td>{escape(f)}</td><td>{_fmt(g)}</td><td>{_fmt(p)}</td>"
                           f"<td>{_fmt(e) if e else ''}</td></tr>" for f, g, p, e in fields)
-            src = "data:image/png;base64," + base64.b64encode(image).decode()
+            mime = "image/jpeg" if image[:3] == b"\xff\xd8\xff" else "image/png"  # real scans come as they were
+            src = f"data:{mime};base64," + base64.b64encode(image).decode()
             html.append(f"<h3>{escape(doc_id)} page {page}: field F1 {_fmt(f1)}</h3><div class='page'><img src='{src}'>"
                         f"<table><tr><th>field</th><th>gold</th><th>prediction</th><th>error</th></tr>{trs}</table></div>")
     return "".join(html)

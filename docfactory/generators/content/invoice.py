@@ -1,12 +1,14 @@
-"""Invoice content: parties, line items and totals with exact Decimal arithmetic per tax rate."""
+"""Invoice content: parties (the seller with its registered company), line items and totals with
+exact Decimal arithmetic per tax rate."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+from docfactory.generators.content.company import legal_entity
 from docfactory.generators.content.context import ContentContext
-from docfactory.generators.content.vocab import PRODUCTS, language
+from docfactory.generators.content.vocab import PRODUCTS, SUPPLIER_TRADES, language
 from docfactory.generators.locales import round_money
 
 _NUMBER_PATTERNS = ("INV-{year}-{n:05d}", "{n:06d}", "RE{year}{n:04d}", "F-{year}-{n:04d}", "#{n:05d}")
@@ -54,7 +56,7 @@ def build_invoice(ctx: ContentContext) -> dict:
     pattern = ctx.rng.choice(_NUMBER_PATTERNS)
     fake = ctx.fake
     buyer_name = fake.company()
-    return {
+    tree = {
         "invoice_number": ctx.ident(pattern.format(year=issued.year, n=ctx.rng.randrange(1, 99999))),
         "invoice_date": ctx.date(issued),
         "due_date": ctx.date(due),
@@ -89,3 +91,9 @@ def build_invoice(ctx: ContentContext) -> dict:
             for g in sums["groups"]
         ],
     }
+    # The seller's registered company is drawn last, so adding it changed no value above; in the
+    # tree it follows the seller's trading name, as it is printed.
+    seller = tree["seller"]
+    legal = legal_entity(ctx, seller["name"].text, SUPPLIER_TRADES[language(ctx.knobs.locale)])
+    tree["seller"] = {"name": seller.pop("name"), **legal, **seller}
+    return tree

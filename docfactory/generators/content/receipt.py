@@ -1,4 +1,5 @@
-"""Receipt content: a shop, items, discounts, tax, and how it was paid (cash gives change).
+"""Receipt content: a shop and its operating company, items, discounts, tax, and how it was paid
+(cash gives change).
 
 Discounts are exact: item promotions (template option `promotions`) and a coupon at the
 `discount_rate` knob add up to `discount`, and `total = subtotal - discount + tax` holds to the cent.
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
+from docfactory.generators.content.company import legal_entity
 from docfactory.generators.content.context import ContentContext
-from docfactory.generators.content.vocab import GROCERIES, language
+from docfactory.generators.content.vocab import GROCERIES, SHOP_TRADES, language
 from docfactory.generators.locales import round_money, translator
 
 _PROMO_RATES = ("0.1", "0.2", "0.25", "0.3", "0.5")
@@ -116,6 +118,11 @@ def build_receipt(ctx: ContentContext) -> dict:
     }
     # Drawn last so the values above do not depend on whether a template shows card numbers.
     tree["payments"] = [_payment_line(ctx, t, method, amount) for method, amount in payments]
+    # The operating company comes after every other draw, so adding it changed no value above;
+    # in the tree it follows the store name, as it is printed.
+    store = tree["store"]
+    legal = legal_entity(ctx, store["name"].text, SHOP_TRADES[language(ctx.knobs.locale)])
+    tree["store"] = {"name": store["name"], **legal, "address": store["address"], "phone": store["phone"]}
     return tree
 
 

@@ -43,3 +43,17 @@ REGIONS: dict[str, tuple[str, ...]] = {
 
 def language(locale: str) -> str:
     return locale.split("_")[0] if locale.split("_")[0] in PRODUCTS else "en"
+
+# Trade words between a name and the legal form of a firm's registered name ("Kramer Handels GmbH"),
+# for shops (receipts) and for suppliers of goods and services (invoices).
+SHOP_TRADES: dict[str, tuple[str, ...]] = {
+    "en": ("Retail", "Stores", "Trading", "Foods", "Supermarkets"),
+    "de": ("Handels", "Lebensmittel", "Einzelhandels", "Markt", "Vertriebs"),
+    "fr": ("Distribution", "Alimentation", "Commerce", "Market"),
+}
+
+SUPPLIER_TRADES: dict[str, tuple[str, ...]] = {
+    "en": ("Consulting", "Solutions", "Services", "Supplies", "Technologies"),
+    "de": ("Consulting", "Dienstleistungs", "Vertriebs", "Technik", "Service"),
+    "fr": ("Conseil", "Services", "Solutions", "Distribution", "Technologies"),
+}

@@ -1,0 +1,79 @@
+"""The legal entity behind a trading name: its registered name, ending in the locale's legal form,
+and its registration number, as receipts and invoices print them under the brand (SROIE's
+`company`: "OJC MARKETING SDN BHD (538358-H)").
+
+Every choice comes from the document's `ctx.rng`, none from its Faker: the values Faker gives after
+the builder (template provider fields such as a cashier's name) stay those of a document without one.
+"""
+
+from __future__ import annotations
+
+from docfactory.field_types import Field
+from docfactory.generators.content.context import ContentContext
+from docfactory.generators.locales import LEGAL_FORMS
+
+# Words that start a legal form in Faker's company names ("Krebs GmbH & Co. KG", "Coulon SA",
+# "Carroll Inc"): the trading name is cut there, so a registered name never carries two forms.
+_FORM_WORDS = frozenset({
+    "Inc", "Inc.", "LLC", "PLC", "plc", "Ltd", "Limited", "Corp.", "AG", "GmbH", "KG", "KGaA", "OHG", "GbR",
+    "e.V.", "e.G.", "e.K.", "Stiftung", "SA", "S.A.", "SARL", "S.A.R.L.", "S.A.S.", "SAS", "EURL",
+})
+# A trading name's own legal form as our forms write it: the company keeps the form its name shows.
+_FORM_SPELLINGS = {"Inc": "Inc.", "PLC": "plc", "S.A.": "SA", "S.A.R.L.": "SARL", "S.A.S.": "SAS"}
+_FAMILY_ENDINGS = ("and Sons", "et Fils")  # "Smith and Sons Ltd", never "Smith and Sons Retail Ltd"
+_TRADE_WORD_P = 0.5
+
+# Commercial courts (greffes) that keep the French trade register (RCS).
+_GREFFES = ("Paris", "Lyon", "Marseille", "Nanterre", "Bordeaux", "Lille", "Nantes", "Toulouse", "Rennes", "Nice")
+# Common IRS campus prefixes of US employer identification numbers.
+_EIN_PREFIXES = (20, 26, 27, 30, 33, 36, 45, 46, 47, 81, 82, 83, 84, 85, 86, 87, 88, 90, 91, 92, 93)
+
+
+def legal_entity(ctx: ContentContext, trade_name: str, trades: tuple[str, ...]) -> dict[str, Field]:
+    """{"company": registered name, "registration": its register number}. The name is the trading
+    name (cut before a legal form of its own, which the company keeps where the locale has it), with
+    a trade word half the time or where it would repeat the trading name, plus a legal form."""
+    forms = LEGAL_FORMS[ctx.knobs.locale]
+    form = ctx.rng.choices(list(forms), weights=list(forms.values()))[0]
+    words = trade_name.split()
+    cut = next((i for i, word in enumerate(words) if i and word in _FORM_WORDS), len(words))
+    name, tail = " ".join(words[:cut]).rstrip(","), " ".join(words[cut:])
+    own_form = _FORM_SPELLINGS.get(tail, tail)
+    if own_form in forms:
+        form = own_form
+    with_trade, trade = ctx.rng.random() < _TRADE_WORD_P, ctx.rng.choice(trades)
+    if (with_trade or f"{name} {form}" == trade_name) and not name.endswith(_FAMILY_ENDINGS):
+        name = f"{name} {trade}"  # and a company never just repeats the trading name above it
+    number = _REGISTERS[ctx.knobs.locale](ctx.rng, form)
+    return {"company": ctx.text(f"{name} {form}"), "registration": ctx.ident(number)}
+
+
+def _handelsregister(rng, form: str) -> str:
+    # Section B holds capital companies; partnerships and sole traders are in section A.
+    return f"{'HRB' if form in ('GmbH', 'AG') else 'HRA'} {rng.randrange(1000, 250000)}"
+
+
+def _rcs(rng, form: str) -> str:
+    # The SIREN: eight digits and a Luhn check digit, printed in groups of three after the court.
+    payload = str(rng.randrange(30_000_000, 99_999_999))
+    siren = payload + _luhn_digit(payload)
+    return f"RCS {rng.choice(_GREFFES)} {siren[:3]} {siren[3:6]} {siren[6:]}"
+
+
+def _companies_house(rng, form: str) -> str:
+    return f"SC{rng.randrange(100000, 800000)}" if rng.random() < 0.1 else f"{rng.randrange(1_000_000, 15_000_000):08d}"
+
+
+def _ein(rng, form: str) -> str:
+    return f"{rng.choice(_EIN_PREFIXES)}-{rng.randrange(0, 10_000_000):07d}"
+
+
+_REGISTERS = {"de_DE": _handelsregister, "fr_FR": _rcs, "en_GB": _companies_house, "en_US": _ein}
+
+
+def _luhn_digit(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)  # doubled from the right, as the check digit will follow
+        total += d - 9 if d > 9 else d
+    return str(-total % 10)

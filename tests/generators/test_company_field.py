@@ -1,0 +1,78 @@
+"""The issuer's registered company (SROIE's `company`): every receipt and invoice template prints it
+as a verified label ending in a legal form of the document's locale, with its registration number."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from docfactory.generators.content import CONTENT_BUILDERS
+from docfactory.generators.content.context import ContentContext
+from docfactory.generators.locales import LEGAL_FORMS, LOCALES
+from docfactory.generators.pipeline import generate_pages
+from docfactory.records import DocSpec, Knobs
+
+ISSUER = {"receipt_shop": "store", "receipt_thermal": "store", "invoice_classic": "seller", "invoice_modern": "seller"}
+REGISTRATION = {
+    "en_US": r"\d\d-\d{7}",  # EIN
+    "en_GB": r"(\d{8}|SC\d{6})",  # Companies House
+    "de_DE": r"HR[AB] \d{4,6}",  # Handelsregister
+    "fr_FR": r"RCS [A-Z][a-z]+ \d{3} \d{3} \d{3}",  # RCS court and SIREN
+}
+
+
+def _knobs(locale: str, font: str, n_items: int = 4) -> Knobs:
+    loc = LOCALES[locale]
+    return Knobs(locale=locale, currency=loc.default_currency, n_items=n_items, tax_rate=loc.tax_rates[0],
+                 discount_rate="0.1", font=font, dpi=96)
+
+
+def _has_legal_form(company: str, locale: str) -> bool:
+    return any(company.endswith(" " + form) for form in LEGAL_FORMS[locale])
+
+
+def _siren_ok(registration: str) -> bool:
+    digits = [int(c) for c in registration if c.isdigit()]
+    total = sum(d if i % 2 == 0 else (2 * d - 9 if 2 * d > 9 else 2 * d) for i, d in enumerate(reversed(digits)))
+    return total % 10 == 0  # Luhn
+
+
+@pytest.mark.parametrize("locale", sorted(LOCALES))
+@pytest.mark.parametrize("kind,issuer", [("receipt", "store"), ("invoice", "seller")])
+def test_every_locale_builds_a_company_with_its_legal_form_and_register(locale, kind, issuer):
+    for seed in range(40):
+        party = CONTENT_BUILDERS[kind](ContentContext.create(seed, _knobs(locale, "DejaVu Sans")))[issuer]
+        company, registration = party["company"].text, party["registration"].text
+        assert _has_legal_form(company, locale), company
+        assert company != party["name"].text
+        assert re.fullmatch(REGISTRATION[locale], registration), registration
+        assert locale != "fr_FR" or _siren_ok(registration), registration
+        assert (party["company"].type, party["registration"].type) == ("text", "id")
+
+
+def test_same_seed_same_company():
+    make = lambda seed: CONTENT_BUILDERS["invoice"](ContentContext.create(seed, _knobs("de_DE", "DejaVu Sans")))["seller"]
+    assert make(5) == make(5)
+    assert [make(s)["company"] for s in range(8)] != [make(5)["company"]] * 8
+
+
+def _contains_run(words: list[str], run: list[str]) -> bool:
+    return any(words[i:i + len(run)] == run for i in range(len(words) - len(run) + 1))
+
+
+@pytest.mark.parametrize("template", sorted(ISSUER))
+def test_every_issuer_template_prints_a_verified_company(registry, template):
+    config = registry.get(template).config
+    issuer = ISSUER[template]
+    for i, locale in enumerate(sorted(LOCALES)):
+        spec = DocSpec(doc_id=f"company-{template}-{i}", template=template, seed=1000 + i,
+                       knobs=_knobs(locale, config.fonts[i % len(config.fonts)], n_items=config.n_items[0] + 1))
+        records, rejected = generate_pages([spec], registry)
+        assert rejected == []
+        fields = {f.name: f for f in records[0].fields}
+        company = fields[f"{issuer}.company"]
+        assert company.value and company.boxes
+        assert _has_legal_form(company.value, locale), company.value
+        assert _contains_run([w.text for w in records[0].words], company.value.split()), company.value
+        assert re.fullmatch(REGISTRATION[locale], fields[f"{issuer}.registration"].value)
