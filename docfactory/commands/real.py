@@ -31,6 +31,10 @@ def import_cmd(
     from docfactory.engine.real_sets import FieldMapError, ImportRequest, RealSetError, import_set
     from docfactory.engine.catalog import StepConfigMismatch
 
+    from docfactory.engine.real_sets import READERS
+
+    if fmt not in READERS:  # before the lock creates the run folder
+        fail(f"unknown format {fmt!r} (known: {', '.join(READERS)})")
     _lock_run(out, create=True)
     request = ImportRequest(src=src, fmt=fmt, field_map=field_map, kind=kind, dataset=dataset,
                             word_source=word_source, workers=workers)

@@ -6,7 +6,7 @@ amounts compare exactly, so a half-cent tolerance means half a cent.
 Rules, in order:
 - Parentheses around the value, a leading sign (+, -, U+2212 minus, en/figure dash) or a trailing
   minus make it negative/positive; currency symbols (any Unicode "Sc" character), 3-letter uppercase
-  ISO codes (EUR, USD, ...), a few currency words (Rp, Rs, kr, zł, Kč, Ft, Fr.) and a percent sign are
+  ISO codes (EUR, USD, ...), a few currency words (Rp, Rs, RM, kr, zł, Kč, Ft, Fr.) and a percent sign are
   removed. A percent value keeps its number ("19%" parses as 19), it is not divided by 100.
 - Spaces (also no-break and thin) and apostrophes between digits are digit-group separators; then
   "." or "," is the decimal separator.
@@ -29,7 +29,7 @@ HALF_CENT = Decimal("0.005")
 
 _MINUS = "-\u2212\u2012\u2013"
 _GROUP_MARKS = " \u00a0\u202f\u2009'\u2019"
-_CURRENCY_WORDS = ("Rp.", "Rp", "Rs.", "Rs", "kr.", "kr", "zł", "Kč", "Ft", "Fr.", "lei")
+_CURRENCY_WORDS = ("Rp.", "Rp", "Rs.", "Rs", "RM", "kr.", "kr", "zł", "Kč", "Ft", "Fr.", "lei")  # RM: Malaysian ringgit
 # ISO 4217 codes seen on documents; a whitelist, so that "INV-2023" is not read as "-2023".
 _CODES = (
     "USD EUR GBP JPY CNY RMB CHF CAD AUD NZD INR IDR KRW SGD HKD MYR THB VND PHP TWD SEK NOK DKK ISK PLN "

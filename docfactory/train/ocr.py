@@ -1,9 +1,11 @@
-"""Tesseract 5 as a word source: words with boxes, confidences and line ids, cached by image hash.
+"""OCR word sources: words with boxes, confidences and line ids, cached by image hash.
 
-OCR costs about 2 s per page on one core, so every result is cached under a key made of the image's
-sha256 and the OCR settings; the engine backs the cache with the run's `ocr` shards, so a page is
-read once per run whatever model or step asks for it. Tesseract runs as a subprocess (the Debian
-`tesseract-ocr` package), one page per process, `OMP_THREAD_LIMIT=1`, `workers` at a time.
+Two engines: Tesseract 5 (here) and RapidOCR (docfactory.train.rapid_ocr), chosen by
+`OcrSettings.engine`. OCR costs about 2 s per page on one core, so every result is cached under a
+key made of the image's sha256 and the OCR settings, the engine and its version among them; the
+engine backs the cache with the run's `ocr` shards, so a page is read once per run whatever model or
+step asks for it. Tesseract runs as a subprocess (the Debian `tesseract-ocr` package), one page per
+process, `OMP_THREAD_LIMIT=1`, `workers` at a time.
 """
 
 from __future__ import annotations
@@ -29,15 +31,29 @@ class BadImage(ValueError):
     """An input that is not a readable image (names the page)."""
 
 
+ENGINES = ("tesseract", "rapidocr")
+
+
 @dataclass(frozen=True)
 class OcrSettings:
-    lang: str = "eng+deu+fra"
-    psm: int = 3  # fully automatic page segmentation: columns and tables come out as blocks
+    lang: str = "eng+deu+fra"  # Tesseract only: RapidOCR's one recognition model reads Latin scripts
+    psm: int = 3  # Tesseract only; fully automatic page segmentation: columns and tables come out as blocks
     scale: float = 2.0  # upscale before OCR: 120-dpi pages lose decimal points at 1.0; boxes are mapped back
-    min_conf: float = 0.0  # drop words below this confidence (Tesseract's 0-100)
+    min_conf: float = 0.0  # drop words below this confidence (0-100, Tesseract's scale; RapidOCR's 0-1 x 100)
+    engine: str = "tesseract"  # tesseract | rapidocr
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown OCR engine {self.engine!r} (known: {', '.join(ENGINES)})")
 
     def tag(self) -> str:
-        """What the cache key records: a result is reused only under the same settings."""
+        """What the cache key records: a result is reused only under the same engine, version and settings."""
+        if self.engine == "rapidocr":
+            from docfactory.train.rapid_ocr import rapidocr_version
+
+            # lang and psm do not reach RapidOCR: leaving them out lets such runs share results
+            return f"rapidocr-{rapidocr_version()}:x{self.scale:g}:c{self.min_conf:g}"
+        # Unchanged from before engines were selectable, so existing Tesseract caches stay valid.
         return f"tesseract-{tesseract_version()}:{self.lang}:psm{self.psm}:x{self.scale:g}:c{self.min_conf:g}"
 
 
@@ -129,6 +145,15 @@ def parse_tsv(tsv: str, factor: float = 1.0, min_conf: float = 0.0) -> list[dict
     return words
 
 
+def read_words(image: bytes, settings: OcrSettings) -> list[dict]:
+    """One page image through the settings' engine."""
+    if settings.engine == "rapidocr":
+        from docfactory.train.rapid_ocr import run_rapidocr
+
+        return run_rapidocr(image, settings)
+    return run_tesseract(image, settings)
+
+
 def ocr_images(images: list[bytes], settings: OcrSettings, cache: OcrCache | None = None, workers: int = 1,
                on_page=None) -> list[list[dict]]:
     """OCR many page images (cached ones are not read again); `on_page(i, seconds)` per new page."""
@@ -142,7 +167,7 @@ def ocr_images(images: list[bytes], settings: OcrSettings, cache: OcrCache | Non
 
     def one(key: str) -> tuple[str, list[dict], float]:
         started = time.perf_counter()
-        words = run_tesseract(images[todo[key][0]], settings)
+        words = read_words(images[todo[key][0]], settings)
         return key, words, time.perf_counter() - started
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -148,21 +148,26 @@ def _pattern(name: str) -> str:
 
 
 def _capture(pattern: str, key: str) -> list[str] | None:
-    """The segments '*' matched, or None when `key` does not match `pattern` exactly."""
-    p, k = pattern.split("."), key.split(".")
-    if len(p) != len(k):
-        return None
-    out = []
-    for a, b in zip(p, k):
-        if a == "*":
-            out.append(b)
-        elif a != b:
-            return None
-    return out
+    """The list indexes each '*' of `pattern` stands for in `key`, or None when it does not match.
+    A '*' matches an index segment, or nothing (index "0"): Donut trees hold a one-item list as
+    the item itself ({"menu": {"nm": ...}} is menu item 0)."""
+    return _walk(pattern.split("."), key.split("."), prefix=False)
 
 
 def _matches(pattern: str, key: str, prefix: bool = False) -> bool:
-    p, k = pattern.split("."), key.split(".")
-    if len(k) < len(p) or (not prefix and len(k) != len(p)):
-        return False
-    return all(a == "*" or a == b for a, b in zip(p, k))
+    return _walk(pattern.split("."), key.split("."), prefix) is not None
+
+
+def _walk(p: list[str], k: list[str], prefix: bool) -> list[str] | None:
+    if not p:
+        return [] if prefix or not k else None
+    if p[0] == "*":
+        if k and (k[0].isdigit() or prefix):
+            rest = _walk(p[1:], k[1:], prefix)
+            if rest is not None:
+                return [k[0], *rest]
+        rest = _walk(p[1:], k, prefix)
+        return None if rest is None else ["0", *rest]
+    if k and p[0] == k[0]:
+        return _walk(p[1:], k[1:], prefix)
+    return None

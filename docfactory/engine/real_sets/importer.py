@@ -16,7 +16,7 @@ from typing import Callable
 
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.real_sets.field_map import FieldMap, load_field_map
-from docfactory.engine.real_sets.formats import DEFAULT_MAPS, RealPage, RealSetError, read_source
+from docfactory.engine.real_sets.formats import DEFAULT_MAPS, READERS, RealPage, RealSetError, read_source
 from docfactory.engine.real_sets.rows import page_row
 from docfactory.engine.shards import write_shard
 
@@ -68,6 +68,8 @@ def import_set(out: Path | str, request: ImportRequest, on_page: Callable[[int, 
     out = Path(out)
     if request.word_source not in WORD_SOURCES:
         raise RealSetError(f"unknown word source {request.word_source!r} (known: {', '.join(WORD_SOURCES)})")
+    if request.fmt not in READERS:
+        raise RealSetError(f"unknown format {request.fmt!r} (known: {', '.join(READERS)})")
     fmap = field_map_for(request)
     pages = read_source(request.src, request.fmt)
     _check(pages, fmap, request.word_source)
