@@ -54,10 +54,12 @@ def _handelsregister(rng, form: str) -> str:
 
 
 def _rcs(rng, form: str) -> str:
-    # The SIREN: eight digits and a Luhn check digit, printed in groups of three after the court.
+    # The SIREN: eight digits and a Luhn check digit, printed after the court.
     payload = str(rng.randrange(30_000_000, 99_999_999))
     siren = payload + _luhn_digit(payload)
-    return f"RCS {rng.choice(_GREFFES)} {siren[:3]} {siren[3:6]} {siren[6:]}"
+    # Printed ungrouped ("RCS Lyon 814380259", as many invoices do): grouped digits split into words
+    # that read as one amount-like value, and a line break could split the number.
+    return f"RCS {rng.choice(_GREFFES)} {siren}"
 
 
 def _companies_house(rng, form: str) -> str:

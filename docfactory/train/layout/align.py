@@ -155,3 +155,28 @@ def separator_counts(words: list[dict], fields: list[dict], min_overlap: float =
                 if sep.strip() == "" and len(sep) <= 2:
                     counts[(pattern, separator_key(group[k - 1], group[k]), sep)] += 1
     return counts
+
+
+# Brackets and quotes a value's first or last word may carry that the value does not: "(HRB 105673)"
+# is printed as one word with its brackets, the label holds HRB 105673.
+WRAPPERS = "()[]{}<>\"'“”‘’:;,"
+
+
+def wrapper_counts(words: list[dict], fields: list[dict], min_overlap: float = 0.5) -> Counter:
+    """Counter of (pattern, end, char): for a field's first (end 'lead') and last (end 'trail') word,
+    the wrapper character the word has there and the value does not, or '' when the word is clean."""
+    counts: Counter = Counter()
+    members: dict[int, list[dict]] = {}
+    for word, f_index in zip(words, field_owner(words, fields, min_overlap)):
+        if f_index >= 0:
+            members.setdefault(f_index, []).append(word)
+    for f_index, group in members.items():
+        value, pattern = fields[f_index]["value"].strip(), pattern_of(fields[f_index]["name"])
+        first, last = group[0]["text"], group[-1]["text"]
+        if not value:
+            continue
+        lead = first[0] if first[0] in WRAPPERS and not value.startswith(first[0]) else ""
+        trail = last[-1] if last[-1] in WRAPPERS and not value.endswith(last[-1]) else ""
+        counts[(pattern, "lead", lead)] += 1
+        counts[(pattern, "trail", trail)] += 1
+    return counts

@@ -116,7 +116,30 @@ def join_words(words: list[dict], pattern: str, separators: dict) -> str:
         if sep is None:
             sep = separators.get("by_context", {}).get(key, " " if key[0] == "s" else "\n")
         out.append(sep + nxt["text"])
-    return "".join(out)
+    return unwrap("".join(out), separators.get("strip", {}).get(pattern, {}))
+
+
+_PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">", "\u201c": "\u201d", "\u2018": "\u2019", '"': '"', "'": "'"}
+
+
+def unwrap(value: str, learned: dict[str, str]) -> str:
+    """Drop the brackets a value's words carry beyond the value: an opening one at the start whose
+    partner never follows ("(HRB" ...), a closing one at the end that was never opened, and a pair
+    around the whole value when the training pages printed this field wrapped ("(HRB 105673)").
+    A bracket that belongs to the value ("SELANGOR (MR DIY TESCO)") stays."""
+    for _ in range(2):
+        if len(value) < 2:
+            return value
+        first, last = value[0], value[-1]
+        if first in _PAIRS and _PAIRS[first] == last and first in learned.get("lead", "") and value.count(first) == 1:
+            value = value[1:-1].strip()
+        elif first in _PAIRS and _PAIRS[first] != first and _PAIRS[first] not in value[1:]:
+            value = value[1:].lstrip()
+        elif last in _PAIRS.values() and last not in _PAIRS and not any(o in value[:-1] for o, c in _PAIRS.items() if c == last):
+            value = value[:-1].rstrip()
+        else:
+            return value
+    return value
 
 
 def unflatten(flat: dict[str, str]) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from docfactory.train.base import PageInput
-from docfactory.train.layout.align import gold_tags, separator_counts
+from docfactory.train.layout.align import gold_tags, separator_counts, wrapper_counts
 from docfactory.train.layout.features import PageExample
 from docfactory.train.layout.tags import TagSet, pattern_of
 
@@ -44,14 +44,27 @@ def tagged_examples(pages: list[PageInput], words: list[list[dict]], tagset: Tag
 
 
 def learn_separators(pages: list[PageInput], words: list[list[dict]], min_overlap: float) -> dict:
-    """The most common separator per (pattern, context) and per context, from text-layer words."""
+    """The most common separator per (pattern, context) and per context, from text-layer words; and
+    per pattern the wrapper characters (brackets, quotes) its first or last word usually carries
+    beyond the value, which the assembler strips ("(HRB 105673)" -> "HRB 105673")."""
     counts: Counter = Counter()
+    wrappers: Counter = Counter()
     for page, page_words in zip(pages, words):
         counts.update(separator_counts(page_words, gold_of(page)[0], min_overlap))
+        wrappers.update(wrapper_counts(page_words, gold_of(page)[0], min_overlap))
     by_pattern: dict[str, Counter] = {}
     by_context: dict[str, Counter] = {}
     for (pattern, key, sep), n in counts.items():
         by_pattern.setdefault(f"{pattern}|{key}", Counter())[sep] += n
         by_context.setdefault(key, Counter())[sep] += n
+    by_end: dict[tuple[str, str], Counter] = {}
+    for (pattern, end, char), n in wrappers.items():
+        by_end.setdefault((pattern, end), Counter())[char] += n
+    strip: dict[str, dict[str, str]] = {}
+    for (pattern, end), c in sorted(by_end.items()):
+        chars = "".join(sorted(ch for ch, n in c.items() if ch))  # some training pages print it wrapped
+        if chars:
+            strip.setdefault(pattern, {})[end] = chars
     return {"by_pattern": {k: c.most_common(1)[0][0] for k, c in sorted(by_pattern.items())},
-            "by_context": {k: c.most_common(1)[0][0] for k, c in sorted(by_context.items())}}
+            "by_context": {k: c.most_common(1)[0][0] for k, c in sorted(by_context.items())},
+            "strip": strip}

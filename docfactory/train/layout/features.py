@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from docfactory.train.layout.tags import HEADS, IGNORE
-from docfactory.train.layout.tokenizer import CLS, PAD, SEP, word_pieces
+from docfactory.train.layout.tokenizer import CLS, PAD, SEP, word_pieces, word_shape
 
 MAX_PIECES = 8  # a very long "word" (a URL, OCR garbage) keeps its first pieces only
 
@@ -35,6 +35,7 @@ class Window:
     boxes: list[list[int]]
     word_index: list[int]  # the page word at each position (-1: [CLS] / [SEP])
     labels: dict[str, list[int]] = field(default_factory=dict)
+    shapes: list[int] = field(default_factory=list)  # tokenizer.word_shape per position (0: [CLS] / [SEP])
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -50,20 +51,21 @@ def norm_box(box: dict, width: int, height: int) -> list[int]:
 def page_windows(index: int, example: PageExample, tokenizer, max_len: int, overlap: int) -> list[Window]:
     pieces = [p[:MAX_PIECES] for p in word_pieces(tokenizer, [w["text"] for w in example.words])]
     boxes = [norm_box(w["box"], example.width, example.height) for w in example.words]
+    shapes = [word_shape(w["text"]) for w in example.words]
     n, size, windows, start = len(pieces), max_len - 2, [], 0
     while True:
         end = min(n, start + size)
-        windows.append(_window(index, example, pieces, boxes, start, end))
+        windows.append(_window(index, example, pieces, boxes, start, end, shapes))
         if end >= n:
             return windows
         start = max(end - overlap, start + 1)
 
 
-def _window(index: int, example: PageExample, pieces, boxes, start: int, end: int) -> Window:
+def _window(index: int, example: PageExample, pieces, boxes, start: int, end: int, shapes: list[int]) -> Window:
     labels = {h: [IGNORE] + list(example.labels[h][start:end]) + [IGNORE] for h in HEADS} if example.labels else {}
     return Window(index, [[CLS]] + pieces[start:end] + [[SEP]],
                   [[0, 0, 0, 0]] + boxes[start:end] + [[1000, 1000, 1000, 1000]],
-                  [-1] + list(range(start, end)) + [-1], labels)
+                  [-1] + list(range(start, end)) + [-1], labels, [0] + shapes[start:end] + [0])
 
 
 def batches(windows: list[Window], batch_tokens: int, rng: np.random.Generator | None = None) -> list[list[int]]:
@@ -92,7 +94,8 @@ def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
     ids = torch.full(size + (width,), PAD, dtype=torch.long)
     bbox = torch.zeros(size + (4,), dtype=torch.long)
     mask = torch.zeros(size, dtype=torch.long)
-    out = {"piece_ids": ids, "bbox": bbox, "attention_mask": mask}
+    shapes = torch.zeros(size, dtype=torch.long)
+    out = {"piece_ids": ids, "bbox": bbox, "attention_mask": mask, "shape_ids": shapes}
     heads = windows[0].labels.keys()
     for h in heads:
         out[f"labels_{h}"] = torch.full(size, IGNORE, dtype=torch.long)
@@ -102,6 +105,8 @@ def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
             ids[row, k, : len(p)] = torch.tensor(p)
         bbox[row, :n] = torch.tensor(w.boxes)
         mask[row, :n] = 1
+        if w.shapes:
+            shapes[row, :n] = torch.tensor(w.shapes)
         for h in heads:
             out[f"labels_{h}"][row, :n] = torch.tensor(w.labels[h])
     return out

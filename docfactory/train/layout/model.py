@@ -22,7 +22,7 @@ from transformers import LayoutLMConfig, LayoutLMModel
 from docfactory.train.layout.config import ModelOptions
 from docfactory.train.layout.features import MAX_PIECES
 from docfactory.train.layout.tags import HEADS, IGNORE, TagSet
-from docfactory.train.layout.tokenizer import PAD, load_tokenizer, save_tokenizer
+from docfactory.train.layout.tokenizer import N_SHAPES, PAD, load_tokenizer, save_tokenizer
 
 WEIGHTS, META, TOKENIZER = "model.safetensors", "model.json", "tokenizer.json"
 
@@ -41,6 +41,8 @@ class LayoutTagger(nn.Module):
         self.options, self.tagset = options, tagset
         self.pieces = nn.Embedding(vocab_size, options.hidden_size, padding_idx=PAD)
         self.piece_position = nn.Embedding(MAX_PIECES, options.hidden_size)
+        # case folded away from the pieces comes back as the word's shape (UPPER, Title, ...)
+        self.shapes = nn.Embedding(N_SHAPES, options.hidden_size) if options.case == "fold" else None
         self.encoder = LayoutLMModel(encoder_config(options))
         self.dropout = nn.Dropout(options.dropout)
         self.heads = nn.ModuleDict({h: nn.Linear(options.hidden_size, n) for h, n in tagset.sizes().items()})
@@ -52,9 +54,11 @@ class LayoutTagger(nn.Module):
         summed = ((self.pieces(piece_ids) + positions) * present).sum(dim=2)
         return summed / present.sum(dim=2).clamp(min=1.0)
 
-    def forward(self, piece_ids, bbox, attention_mask, **labels) -> dict[str, torch.Tensor]:
-        hidden = self.encoder(inputs_embeds=self.embed_words(piece_ids), bbox=bbox,
-                              attention_mask=attention_mask).last_hidden_state
+    def forward(self, piece_ids, bbox, attention_mask, shape_ids=None, **labels) -> dict[str, torch.Tensor]:
+        words = self.embed_words(piece_ids)
+        if self.shapes is not None and shape_ids is not None:
+            words = words + self.shapes(shape_ids)
+        hidden = self.encoder(inputs_embeds=words, bbox=bbox, attention_mask=attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
         return {h: head(hidden) for h, head in self.heads.items()}
 
@@ -100,7 +104,8 @@ def load_model(folder: Path) -> tuple[LayoutTagger, object, dict]:
     if not (folder / WEIGHTS).exists():
         raise FileNotFoundError(f"{folder}: no {WEIGHTS} (not a trained layout model)")
     meta = json.loads((folder / META).read_text(encoding="utf-8"))
-    model = LayoutTagger(ModelOptions(**meta["options"]), meta["vocab_size"], TagSet.from_json(meta["tagset"]))
+    options = ModelOptions(**{"case": "keep", **meta["options"]})  # models saved before `case` existed kept it
+    model = LayoutTagger(options, meta["vocab_size"], TagSet.from_json(meta["tagset"]))
     model.load_state_dict(load_file(str(folder / WEIGHTS)))
     model.eval()
     return model, load_tokenizer(folder / TOKENIZER), meta

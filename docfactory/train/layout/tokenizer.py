@@ -22,8 +22,10 @@ PAD, UNK, CLS, SEP = range(4)
 MAX_PIECE = 9
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Tokenizer:
-    words = Counter(unicodedata.normalize("NFKC", w) for text in texts for w in text.split())
+def train_tokenizer(texts: Iterable[str], vocab_size: int, lowercase: bool = False) -> Tokenizer:
+    """`lowercase`: pieces of the lower-cased words, and the tokenizer lower-cases what it reads."""
+    fold = str.lower if lowercase else (lambda text: text)
+    words = Counter(fold(unicodedata.normalize("NFKC", w)) for text in texts for w in text.split())
     chars: set[str] = set()
     pieces: Counter = Counter()
     for word, n in words.items():
@@ -41,7 +43,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Tokenizer:
     ranked = sorted(saving, key=lambda p: (-saving[p], p))[: max(0, vocab_size - len(base))]
     vocab = {token: i for i, token in enumerate(base + ranked)}
     tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=64))
-    tokenizer.normalizer = normalizers.NFKC()
+    tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()]) if lowercase \
+        else normalizers.NFKC()
     tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tokenizer.decoder = decoders.WordPiece()
     return tokenizer
@@ -53,6 +56,23 @@ def save_tokenizer(tokenizer: Tokenizer, path: Path) -> None:
 
 def load_tokenizer(path: Path) -> Tokenizer:
     return Tokenizer.from_file(str(path))
+
+
+N_SHAPES = 7  # 0: [CLS]/[SEP]/padding
+
+
+def word_shape(text: str) -> int:
+    """1 digits (no letters), 2 UPPER, 3 Title, 4 lower, 5 mIxEd, 6 punctuation only."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 1 if any(c.isdigit() for c in text) else 6
+    if all(c.isupper() for c in letters):
+        return 2
+    if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        return 3
+    if all(c.islower() for c in letters):
+        return 4
+    return 5
 
 
 def word_pieces(tokenizer: Tokenizer, words: list[str]) -> list[list[int]]:
