@@ -180,7 +180,7 @@ DOC_SCORES_SCHEMA = pa.schema(_EVAL_KEY + [
     ("line", pa.int32()),  # line in the predictions file; NULL for a page nobody predicted
     ("teds", pa.float64()), ("teds_s", pa.float64()),  # mean over the page's table slots; NULL if none
     ("ted_acc", pa.float64()), ("field_f1", pa.float64()), ("field_exact_rate", pa.float64()),
-    ("numeric_ok", pa.bool_()),  # the document's numbers add up; NULL when no numeric value was predicted
+    ("numeric_ok", pa.bool_()),  # the document's numbers add up; NULL when no relation could be evaluated
     ("numeric_violations", pa.list_(pa.string())),  # check_values relations that fail
     ("cer", pa.float64()), ("wer", pa.float64()),
     ("n_fields", pa.int32()), ("n_tables", pa.int32()),  # gold counts on the page
@@ -197,7 +197,7 @@ FIELD_ERRORS_SCHEMA = pa.schema(_EVAL_KEY + [
 ])
 
 TABLE_ERRORS_SCHEMA = pa.schema(_EVAL_KEY + [
-    ("table_index", pa.int32()), ("teds", pa.float64()), ("teds_s", pa.float64()),  # NULL: scoring failed
+    ("table_index", pa.int32()), ("teds", pa.float64()), ("teds_s", pa.float64()),  # 0 when scoring failed (see error)
     ("rows", pa.int32()), ("cols", pa.int32()), ("has_spans", pa.bool_()),  # the gold table's
     ("error", pa.string()),  # missing_table | extra_table | unparsable_html | the exception or timeout
 ])

@@ -37,12 +37,14 @@ _AMBIGUOUS = re.compile(r"^(\D*?)(\d{1,3})([.,])(\d{3})(\D*)$")
 
 @dataclass(frozen=True)
 class NumericCheck:
-    """The verdict for one document: ``ok`` is None when no numeric value was predicted."""
+    """The verdict for one document: ``ok`` is None when no relation could be evaluated (no numeric
+    value, or none of the relations has all its values: a lone total proves nothing)."""
 
     ok: bool | None
     violations: list[str] = field(default_factory=list)  # relation names from check_values
     unreadable: list[str] = field(default_factory=list)  # dotted paths of values that are not numbers
     checked: int = 0  # numeric values read
+    relations: int = 0  # relations evaluated (all their values present)
 
 
 def pattern_of(path: str) -> str:
@@ -167,13 +169,16 @@ def numeric_consistency(kind: str, printed: dict, types: Mapping[str, str], loca
                         tolerance: Decimal = Decimal(0)) -> NumericCheck:
     """Read a predicted tree of printed values and run the generator's arithmetic and date checks.
 
-    ``ok`` is None when the prediction holds no numeric value at all (nothing to check), False when
-    a relation fails or a numeric value is unreadable, True otherwise.
+    ``ok`` is None when nothing could be checked (no numeric value, or no relation with all its
+    values present), False when a relation fails or a numeric value is unreadable, True otherwise.
     """
     from docfactory.generators.validate import check_values  # lazy, as in decimal_mark
 
     normalized, unreadable, read = normalize_tree(printed, types, locale)
     if read == 0 and not unreadable:
         return NumericCheck(None, [], [], 0)
-    violations = [v.relation for v in check_values(kind, normalized, tolerance)]
-    return NumericCheck(not violations and not unreadable, violations, unreadable, read)
+    checks = check_values(kind, normalized, tolerance)
+    violations = [v.relation for v in checks]
+    if not checks.evaluated and not unreadable:
+        return NumericCheck(None, [], [], read, 0)
+    return NumericCheck(not violations and not unreadable, violations, unreadable, read, checks.evaluated)

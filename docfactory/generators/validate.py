@@ -34,16 +34,26 @@ def _places(*values: Decimal) -> Decimal:
     return Decimal(1).scaleb(min(0, exp))
 
 
+class Checks(list):
+    """The violations found, and how many relations could be evaluated at all (both sides present):
+    a document whose relations all lack a value was not checked, which is not the same as passing."""
+
+    evaluated: int = 0
+
+
 def _check(out: list, relation: str, expected: Decimal | None, found: Decimal | None, tol: Decimal) -> None:
     if expected is None or found is None:
         return  # a relation over a value the document does not carry is not checked
+    if isinstance(out, Checks):
+        out.evaluated += 1
     if abs(expected - found) > tol:
         out.append(Violation(relation, f"{expected:f}", f"{found:f}"))
 
 
-def check_values(kind: str, values: dict, tolerance: Decimal = Decimal(0)) -> list[Violation]:
-    """All violated relations for a document of `kind` (invoice, receipt, table)."""
-    out: list[Violation] = []
+def check_values(kind: str, values: dict, tolerance: Decimal = Decimal(0)) -> Checks:
+    """All violated relations for a document of `kind` (invoice, receipt, table); `.evaluated` is
+    how many relations had all their values."""
+    out = Checks()
     if kind in ("invoice", "receipt"):
         _check_items_and_totals(values, out, tolerance)
         if kind == "invoice":
@@ -96,6 +106,8 @@ def _check_dates(v: dict, out: list) -> None:
     except (TypeError, ValueError) as exc:
         out.append(Violation("dates are valid ISO dates", "YYYY-MM-DD", str(exc)))
         return
+    if issued and due and isinstance(out, Checks):
+        out.evaluated += 1
     if issued and due and due < issued:
         out.append(Violation("due_date >= invoice_date", issued.isoformat(), due.isoformat()))
 

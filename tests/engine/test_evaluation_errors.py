@@ -12,10 +12,8 @@ from typer.testing import CliRunner
 
 from docfactory.cli import app
 from docfactory.engine.catalog import open_catalog
-from docfactory.engine.evaluation import ScoringOptions, evaluate_run, scoring
+from docfactory.engine.evaluation import evaluate_run
 from docfactory.engine.evaluation.gold import load_gold
-from docfactory.engine.evaluation.predictions import Prediction
-from docfactory.evaluate import TedsResult
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +34,9 @@ def write_lines(path: Path, lines: list) -> Path:
     return path
 
 
-def query(run: Path, sql: str) -> list[tuple]:
+def query(run: Path, sql: str, params: list | None = None) -> list[tuple]:
     with open_catalog(run, read_only=True) as catalog:
-        return catalog.sql(sql).fetchall()
+        return catalog.sql(sql, params).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -119,15 +117,25 @@ def test_evaluating_a_name_again_replaces_its_rows(run_and_gold, tmp_path):
         evaluate_run(run, second, name="../escape")
 
 
-def test_a_table_that_cannot_be_scored_is_an_error_row_not_a_zero(run_and_gold, monkeypatch):
-    _, gold = run_and_gold
+def test_a_table_that_cannot_be_scored_counts_zero_and_keeps_its_error(run_and_gold, tmp_path):
+    """One rule: a gold table the prediction failed on (here colspan="x", which the metric cannot
+    read) is 0 in the page and corpus means, its error kept, and summary.json counts it; so broken
+    spans never score higher than no table at all."""
+    run, gold = run_and_gold
     page = next(p for _, p in sorted(gold.items()) if p.tables)
-    prediction = Prediction(1, page.doc_id, page.page, None, tables=[t.html for t in page.tables])
-
-    def failing(pairs, **_):
-        return [TedsResult(i, None, "timeout: exceeded 30 s") for i, _ in enumerate(pairs)]
-
-    monkeypatch.setattr(scoring, "teds_many", failing)
-    [result] = scoring.score_pages("t", [prediction], gold, {"tables"}, ScoringOptions())
-    assert all(row["teds"] is None and row["error"] == "timeout: exceeded 30 s" for row in result.table_rows)
-    assert result.score["teds"] is None and "table 0: timeout" in result.score["error"]
+    broken = page.tables[0].html.replace("<td>", '<td colspan="x">', 1)
+    assert broken != page.tables[0].html
+    rows = {"broken": [broken], "none": []}
+    summaries = {}
+    for name, tables in rows.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(json.dumps({"doc_id": page.doc_id, "page": page.page, "tables": tables}) + "\n")
+        summaries[name] = evaluate_run(run, path, name=f"span-{name}", splits=None).summary
+    table_rows = query(run, "SELECT table_index, teds, teds_s, error FROM table_errors WHERE name = 'span-broken' "
+                            "AND doc_id = ? AND page = ? ORDER BY table_index", [page.doc_id, page.page])
+    assert table_rows[0][1:3] == (0.0, 0.0) and "ValueError" in table_rows[0][3]
+    page_score = query(run, "SELECT teds, error FROM doc_scores WHERE name = 'span-broken' AND doc_id = ? AND page = ?",
+                       [page.doc_id, page.page])[0]
+    assert page_score[0] is not None and "table 0: ValueError" in page_score[1]
+    assert summaries["broken"]["overall"]["tables_failed"] == 1
+    assert summaries["broken"]["overall"]["teds"] <= summaries["none"]["overall"]["teds"]

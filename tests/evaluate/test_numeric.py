@@ -100,3 +100,11 @@ def test_tolerance_is_the_validators():
     near = {**INVOICE, "total": "1.190,01 €"}
     assert numeric_consistency("invoice", near, TYPES, "de_DE").ok is False
     assert numeric_consistency("invoice", near, TYPES, "de_DE", tolerance=Decimal("0.01")).ok is True
+
+
+def test_a_lone_total_is_not_checked_so_it_does_not_pass():
+    """Only `total`: no relation has all its values, so the verdict is unknown (None), not True."""
+    check = numeric_consistency("invoice", {"total": INVOICE["total"]}, TYPES, "de_DE")
+    assert check.ok is None and check.relations == 0 and check.checked == 1
+    full = numeric_consistency("invoice", INVOICE, TYPES, "de_DE")
+    assert full.ok is True and full.relations > 0

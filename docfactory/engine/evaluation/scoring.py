@@ -2,10 +2,12 @@
 leaf value, ``table_errors`` rows per table slot.
 
 Tables are scored in one ``teds_many`` batch (worker processes, a time limit per table): a table
-that raises or runs out of time is an error row with its reason and no score, never a silent 0.
+that raises or runs out of time is an error row with its reason (and 0 in the means, below).
 A gold table the model did not answer scores 0 (``missing_table``), an extra predicted table scores
-0 (``extra_table``), a predicted string without a ``<table>`` scores 0 (``unparsable_html``); tables
-pair by position, as PubTabNet pairs one table per image.
+0 (``extra_table``), a predicted string without a ``<table>`` scores 0 (``unparsable_html``), and a
+table whose scoring raised or timed out scores 0 with the exception as its error: one rule, so a model
+that emits broken spans never scores higher than one that emits none. Tables pair by position, as
+PubTabNet pairs one table per image.
 
 Numeric consistency is a property of a whole document (a subtotal on page 2 sums items from page 1),
 so each (doc_id, copy)'s predicted pages are merged in page order (item lists concatenated) and
@@ -166,11 +168,14 @@ def _score_tables(name: str, results: list[PageResult], options: ScoringOptions)
             if job is not None:
                 row["teds"], row["teds_s"] = full[job].teds, structure[job].teds
                 row["error"] = full[job].error or structure[job].error
+                if row["teds"] is None or row["teds_s"] is None:
+                    # Scoring raised (e.g. colspan="x") or timed out: the gold table was not answered
+                    # in a form that scores, so it counts 0 in every mean; the error stays on the row.
+                    row["teds"], row["teds_s"], row["_failed"] = row["teds"] or 0.0, row["teds_s"] or 0.0, True
         for metric in ("teds", "teds_s"):
             values = [row[metric] for row in r.table_rows if row[metric] is not None]
             r.score[metric] = fmean(values) if values else None
-        failed = [f"table {row['table_index']}: {row['error']}" for row in r.table_rows
-                  if row["teds"] is None or row["teds_s"] is None]
+        failed = [f"table {row['table_index']}: {row['error']}" for row in r.table_rows if row.pop("_failed", False)]
         if failed:
             r.score["error"] = _join(r.score["error"], "; ".join(failed))
 

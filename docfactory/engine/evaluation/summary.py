@@ -3,7 +3,9 @@
 Aggregates follow the references: TEDS and TEDS-S are means over tables (PubTabNet), ``ted_acc`` a
 mean over pages (Donut), ``field_f1`` Donut's corpus micro-F1, ``field_exact_rate`` exact gold
 values / gold values, CER and WER corpus rates (all edits / all gold characters or words), and
-``numeric_ok_rate`` the share of checked pages whose document adds up. A metric whose task the
+``numeric_ok_rate`` the share of checked pages whose document adds up (a page is checked when at least
+one relation had all its values: ``numeric_checked_share``), ``tables_failed`` the gold tables whose
+scoring raised or timed out (each 0 in the TEDS means). A metric whose task the
 predictions file does not answer is null.
 """
 
@@ -41,11 +43,14 @@ def aggregate(results: list[PageResult]) -> dict[str, Any]:
         "field_f1": field_f1([r.pred_tree for r in fielded], [r.gold.tree for r in fielded]) if fielded else None,
         "field_exact_rate": sum(row["exact"] for row in gold_values) / len(gold_values) if gold_values else None,
         "numeric_ok_rate": sum(numeric) / len(numeric) if numeric else None,
+        "numeric_checked_share": len(numeric) / len(fielded) if fielded else None,
         "match_accuracy": _share(row["match"] for row in gold_values),
         "cer": corpus_cer([r.pred_text for r in texted], [r.gold.text for r in texted]) if texted else None,
         "wer": corpus_wer([r.pred_text for r in texted], [r.gold.text for r in texted]) if texted else None,
         "field_errors": dict(Counter(row["error_type"] for r in results for row in r.field_rows if row["error_type"])),
         "table_errors": dict(Counter(row["error"] for row in tables if row["error"])),
+        "tables_failed": sum(1 for row in tables if row["error"] and row["error"] not in ("missing_table", "extra_table",
+                                                                                             "unparsable_html")),
         "pages_with_errors": sum(r.score["error"] is not None for r in results),
     }
 
