@@ -27,6 +27,10 @@ from docfactory.engine import storage
 from docfactory.engine.shards import ShardInfo
 
 CATALOG_FILE = "catalog.duckdb"
+# Evaluation kinds are small and are what an analyst queries: they are native tables in catalog.duckdb
+# (rebuilt in the transaction that lists their shards), so plain `duckdb RUN/catalog.duckdb` answers
+# from any working directory and after the run folder moves. Image-bearing kinds stay views.
+MATERIALIZED = frozenset({"doc_scores", "field_errors", "table_errors", "prediction_errors"})
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS shards (
@@ -112,8 +116,8 @@ class Catalog:
             return
         stale = "SELECT kind FROM stale_views UNION " if self._has_table("stale_views") else ""
         kinds = [k for (k,) in self.con.execute(
-            f"{stale}(SELECT DISTINCT kind FROM shards EXCEPT "
-            "SELECT view_name FROM duckdb_views() WHERE NOT temporary) ORDER BY 1").fetchall()]
+            f"{stale}(SELECT DISTINCT kind FROM shards EXCEPT (SELECT view_name FROM duckdb_views() WHERE NOT temporary "
+            "UNION SELECT table_name FROM duckdb_tables() WHERE NOT temporary)) ORDER BY 1").fetchall()]
         for kind in kinds:
             self.refresh_view(kind)
 
@@ -136,13 +140,15 @@ class Catalog:
                                  [r.doc_id, r.template, r.stage, r.reason, info.path, now])
             if self._deferred is not None:  # a kill before the view is rebuilt is healed on the next open
                 self.con.execute("INSERT OR IGNORE INTO stale_views VALUES (?)", [info.kind])
+            elif self._materialized(info.kind):
+                self._rebuild_table(info.kind)  # listed and queryable in one commit
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
             raise
         if self._deferred is not None:
             self._deferred.add(info.kind)
-        else:
+        elif not self._materialized(info.kind):
             self.refresh_view(info.kind)
 
     @contextmanager
@@ -165,9 +171,41 @@ class Catalog:
         self.con.execute("DELETE FROM rejections WHERE shard = ?", [shard])
         self.con.execute("INSERT INTO rejections VALUES (NULL, NULL, ?, ?, ?, ?)", [stage, reason, shard, now])
 
+    def _materialized(self, kind: str) -> bool:
+        return kind in MATERIALIZED and not self.read_only
+
+    def object_type(self, name: str) -> str | None:
+        """'VIEW', 'TABLE' or None for a stored (not temporary) catalog object."""
+        row = self.con.execute("SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND NOT temporary UNION ALL "
+                               "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+                               [name, name]).fetchone()
+        return row[0] if row else None
+
+    def replace_object(self, name: str, select: str, table: bool) -> None:
+        """CREATE OR REPLACE a stored TABLE or VIEW `name` AS `select`, dropping an object of the other
+        type first (runs written before evaluation kinds were tables hold views of those names)."""
+        existing = self.object_type(name)
+        if existing == ("VIEW" if table else "TABLE"):
+            self.con.execute(f"DROP {existing} {name}")
+        self.con.execute(f"CREATE OR REPLACE {'TABLE' if table else 'VIEW'} {name} AS {select}")
+
+    def _rebuild_table(self, kind: str) -> None:
+        paths = sorted(self.listed(kind))
+        if not paths:
+            if self.object_type(kind):
+                self.con.execute(f"DROP {self.object_type(kind)} {kind}")
+        else:
+            located = [storage.location(self.root, p) if self._cache is not None else p for p in paths]
+            files = ", ".join("'" + p.replace("'", "''") + "'" for p in located)
+            self.replace_object(kind, f"SELECT * FROM read_parquet([{files}], union_by_name = true)", table=True)
+        self.con.execute("DELETE FROM stale_views WHERE kind = ?", [kind])
+
     def refresh_view(self, kind: str) -> None:
         # A remote run's views are per connection (TEMP) over absolute URLs, since DuckDB's
         # file_search_path does not reach fsspec filesystems; a local run's are stored, relative.
+        if self._materialized(kind):
+            self._rebuild_table(kind)
+            return
         remote = self._cache is not None
         paths = [storage.location(self.root, p) if remote else p for p in sorted(self.listed(kind))]
         temp = "TEMP " if remote or self.read_only else ""

@@ -1,4 +1,4 @@
-"""The ``slices`` view: one row per scored page image, with the columns an analyst slices by.
+"""The ``slices`` table: one row per scored page image, with the columns an analyst slices by.
 
 One row per clean page (``copy`` NULL, preset 'none', severity 0) and, when the run has an
 ``augmented`` view, one per augmented copy with its preset and severity. Error tables join it on
@@ -7,8 +7,9 @@ One row per clean page (``copy`` NULL, preset 'none', severity 0) and, when the 
     SELECT s.template, s.preset, count(*) FROM field_errors e JOIN slices s
       ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy" ...
 
-The view is rebuilt by every ``engine evaluate``; a step that adds the first augmented shards can
-call :func:`refresh_slices_view` to pick them up before then.
+It is a native table in catalog.duckdb (so plain ``duckdb RUN/catalog.duckdb`` answers from any
+folder), rebuilt by every ``engine evaluate``; a step that adds augmented shards calls
+:func:`refresh_slices_view` to pick them up before then.
 """
 
 from __future__ import annotations
@@ -44,5 +45,9 @@ def refresh_slices_view(catalog: Catalog) -> bool:
     if has_view(catalog, "augmented", AUGMENTED_COLUMNS):
         body += "\nUNION ALL\n" + _AUGMENTED
     pages = _PAGES.replace("/*SOURCE*/", _SOURCE if has_view(catalog, "documents", ("source", "dataset")) else _NO_SOURCE)
-    catalog.sql(f"CREATE OR REPLACE VIEW slices AS WITH pages AS ({pages})\n{body}")
+    select = f"WITH pages AS ({pages})\n{body}"
+    if catalog.read_only:
+        catalog.sql(f"CREATE OR REPLACE TEMP VIEW slices AS {select}")
+    else:  # a table of small columns: it answers without the documents shards (any folder, a moved run)
+        catalog.replace_object("slices", select, table=True)
     return True

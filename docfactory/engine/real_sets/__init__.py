@@ -15,14 +15,13 @@ from docfactory.engine.real_sets.rows import SOURCE_REAL
 
 
 def is_real_run(run_dir) -> bool:
-    """Whether a run's documents were imported from a real dataset (so: evaluation only)."""
+    """Whether a run was made by `engine import` (so: evaluation only). Read from the catalog's step
+    record, not the shards, so a corrupt shard is still named by the step's own verification."""
     from docfactory.engine.catalog import open_catalog
-    from docfactory.engine.evaluation.gold import has_view
 
     with open_catalog(run_dir, read_only=True) as catalog:
-        if not has_view(catalog, "documents", ("source",)):
-            return False
-        return catalog.sql("SELECT count(*) FROM documents WHERE source = ?", [SOURCE_REAL]).fetchone()[0] > 0
+        has = catalog.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'step_configs'").fetchone()[0]
+        return bool(has) and catalog.sql("SELECT count(*) FROM step_configs WHERE step = 'import'").fetchone()[0] > 0
 
 
 def refuse_real(run_dir, step: str, error: type[Exception]) -> None:
