@@ -34,7 +34,7 @@ def test_every_document_verified_across_all_templates(small_run, registry):
         docs = catalog.sql("SELECT count(DISTINCT doc_id) FROM documents").fetchone()[0]
     assert docs == N_DOCS
     assert len(registry.names()) >= 5 and kinds >= {"invoice", "receipt", "table"}
-    assert len(templates) >= 4  # 20 seeded picks over the built-in templates
+    assert len(templates) >= 3  # 20 seeded picks; each template by name: tests/generators/test_template_sweep.py
 
 
 def test_labels_carry_boxes_and_normalized_values_that_add_up(small_run):
