@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from docfactory.generators.content import builder_for, iter_fields, map_leaves, pattern_of, select
@@ -26,6 +26,7 @@ class BuiltContent:
     tree: dict  # full content (Field leaves) that the template sees as `doc`
     labelled: dict  # the declared subset: what is labelled and becomes the ground truth
     paths: dict[str, Field]  # dotted path -> Field, for every labelled leaf
+    choices: dict = field(default_factory=dict)  # template.yaml `choices` drawn: the template's `choice`
 
     def ground_truth(self) -> dict:
         """The extraction target with printed strings (Donut gt_parse nesting)."""
@@ -46,6 +47,8 @@ class ContentRejected(ValueError):
 def build_content(spec: DocSpec, template: Template) -> BuiltContent:
     ctx = ContentContext.create(spec.seed, spec.knobs, template.config.options)
     tree = builder_for(template.kind)(ctx)
+    # Drawn after the content, so a template's layout alternatives change none of its values.
+    choices = {name: ctx.rng.choice(options) for name, options in template.config.choices.items()}
     for name, decl in template.config.fields.items():
         if decl.provider:
             _set_path(tree, name, _provided(ctx, name, decl, template))
@@ -64,7 +67,7 @@ def build_content(spec: DocSpec, template: Template) -> BuiltContent:
     if violations:
         v = violations[0]
         raise ContentRejected(f"arithmetic check failed: {v.relation} (expected {v.expected}, found {v.found})")
-    return BuiltContent(tree, labelled, paths)
+    return BuiltContent(tree, labelled, paths, choices)
 
 
 def _provided(ctx: ContentContext, name: str, decl, template: Template) -> Field:
@@ -95,7 +98,8 @@ def _set_path(tree: dict, path: str, value: Field) -> None:
 
 
 def render_html(spec: DocSpec, template: Template, content: BuiltContent) -> str:
-    return template.render_html(doc=content.tree, knobs=spec.knobs, t=translator(spec.knobs.locale))
+    return template.render_html(doc=content.tree, knobs=spec.knobs, t=translator(spec.knobs.locale),
+                                choice=content.choices)
 
 
 def font_css(font: str) -> str:

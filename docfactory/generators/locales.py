@@ -40,6 +40,8 @@ LOCALES: dict[str, LocaleFormat] = {
     "en_GB": LocaleFormat("en_GB", ".", ",", "%d/%m/%Y", "{sym}{num}", "GBP", ("0.20", "0.05")),
     "de_DE": LocaleFormat("de_DE", ",", ".", "%d.%m.%Y", "{num}" + NBSP + "{sym}", "EUR", ("0.19", "0.07")),
     "fr_FR": LocaleFormat("fr_FR", ",", NBSP, "%d/%m/%Y", "{num}" + NBSP + "{sym}", "EUR", ("0.20", "0.10", "0.055")),
+    # Malaysia under GST (2015-2018): 6 % standard-rated, 0 % zero-rated; "RM 9.00".
+    "en_MY": LocaleFormat("en_MY", ".", ",", "%d/%m/%Y", "{sym}" + NBSP + "{num}", "MYR", ("0.06", "0.0")),
 }
 
 # Legal forms a company name ends with, and how often each is drawn (shops and small firms are mostly
@@ -49,6 +51,8 @@ LEGAL_FORMS: dict[str, dict[str, int]] = {
     "en_GB": {"Ltd": 6, "Limited": 2, "plc": 1},
     "de_DE": {"GmbH": 8, "GmbH & Co. KG": 2, "AG": 1, "e.K.": 1},
     "fr_FR": {"SARL": 5, "SAS": 4, "SA": 1, "EURL": 1},
+    # Private and public limited companies, and registered businesses (sole proprietors, partnerships).
+    "en_MY": {"SDN BHD": 8, "BHD": 1, "ENTERPRISE": 2, "TRADING": 1},
 }
 
 CURRENCIES: dict[str, Currency] = {
@@ -57,6 +61,7 @@ CURRENCIES: dict[str, Currency] = {
     "GBP": Currency("GBP", "£", 2),
     "CHF": Currency("CHF", "CHF", 2),
     "JPY": Currency("JPY", "¥", 0),
+    "MYR": Currency("MYR", "RM", 2),
 }
 
 
@@ -152,6 +157,21 @@ _LABELS: dict[str, dict[str, str]] = {
         "Sales report": "Rapport des ventes", "Regional revenue statement": "Chiffre d'affaires par région",
         "Performance summary": "Synthèse des performances",
         "Q1": "T1", "Q2": "T2", "Q3": "T3", "Q4": "T4", "H1": "S1", "H2": "S2",
+    },
+    # Malaysian shops print their labels in English, upper case, with GST for the tax.
+    "en_MY": {
+        "Invoice": "TAX INVOICE", "Invoice No.": "INVOICE NO", "Date": "DATE", "Description": "DESCRIPTION",
+        "Qty": "QTY", "Unit price": "U/PRICE", "Amount": "AMOUNT", "Subtotal": "SUB-TOTAL", "Discount": "DISCOUNT",
+        "Tax": "GST", "Total": "TOTAL", "Tax rate": "GST %", "Net": "AMT EXCL GST", "Receipt": "RECEIPT",
+        "Payment": "PAYMENT", "Cash": "CASH", "Card": "CREDIT CARD", "Change": "CHANGE", "Tendered": "TENDERED",
+        "Thank you!": "THANK YOU", "VAT ID": "GST ID", "Time": "TIME", "VAT": "GST", "Tax summary": "GST SUMMARY",
+        "Total due": "TOTAL DUE", "Currency": "CURRENCY",
+        "Tel.": "TEL", "Cashier": "CASHIER", "Approved": "APPROVED", "Voucher": "VOUCHER",
+        "Please keep your receipt": "PLEASE KEEP YOUR RECEIPT", "Coupon": "COUPON", "Promotion": "PROMOTION",
+        "You saved": "YOU SAVED", "Gross": "TOTAL INCL GST", "Paid": "PAID", "Items": "ITEMS",
+        "incl. VAT": "INCL. GST", "Store": "OUTLET", "Till": "POS", "Tax No.": "GST REG NO",
+        "Reg. No.": "CO. REG NO", "Price": "PRICE", "Thank you for shopping with us!": "THANK YOU. PLEASE COME AGAIN",
+        "Exchange within 14 days with receipt.": "GOODS SOLD ARE NOT RETURNABLE",
     },
 }
 

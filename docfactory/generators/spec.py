@@ -54,7 +54,9 @@ def sample_spec(run_seed: int, index: int, templates: list[Template], *, prefix:
         return _variant_spec(doc_id, seed, variants[index], by_name)
     template = by_name[_choose(rng, by_name, weights.get("template"))]
     honours = set(template.config.knobs)
-    locale = _choose(rng, sorted(LOCALES), weights.get("locale")) if "locale" in honours else "en_US"
+    locales = template_locales(template)
+    locale = _choose(rng, locales, weights.get("locale")) if "locale" in honours else \
+        (locales[0] if template.config.locales else "en_US")
     loc = LOCALES[locale]
     if "currency" in honours and rng.random() < 0.2:
         currency = _choose(rng, sorted(CURRENCIES), weights.get("currency"))
@@ -68,6 +70,15 @@ def sample_spec(run_seed: int, index: int, templates: list[Template], *, prefix:
     knobs = Knobs(locale=locale, currency=currency, n_items=n_items, tax_rate=tax_rate, discount_rate=discount,
                   font=font, dpi=_choose(rng, dpi, weights.get("dpi")) if "dpi" in honours else dpi[0])
     return DocSpec(doc_id=doc_id, template=template.name, seed=seed, knobs=knobs)
+
+
+def template_locales(template: Template) -> list[str]:
+    """The locales a template prints (template.yaml `locales`), or every locale; an unknown name is
+    an error that lists the known ones (`engine templates validate` reports it with its line)."""
+    unknown = sorted(set(template.config.locales) - set(LOCALES))
+    if unknown:
+        raise ValueError(f"template {template.name}: unknown locales {unknown} (known: {', '.join(sorted(LOCALES))})")
+    return sorted(template.config.locales or LOCALES)
 
 
 def _variant_spec(doc_id: str, seed: int, variant: Mapping, by_name: Mapping[str, Template]) -> DocSpec:

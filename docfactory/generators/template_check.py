@@ -9,6 +9,8 @@ from functools import lru_cache
 
 import tinycss2
 
+from docfactory.generators.locales import LOCALES
+from docfactory.generators.spec import template_locales
 from docfactory.records import DocSpec, Knobs
 from docfactory.templates import Template, TemplateError
 from docfactory.templates.registry import CSS_FILE, YAML_FILE, yaml_line
@@ -53,6 +55,16 @@ def check_fonts(template: Template) -> None:
                                 yaml_line(text, ["fonts"]))
 
 
+def check_locales(template: Template) -> str:
+    """The locale a sample is rendered in: the template's first, or en_US; unknown ones are an error."""
+    try:
+        locales = template_locales(template)
+    except ValueError as exc:
+        text = (template.folder / YAML_FILE).read_text(encoding="utf-8")
+        raise TemplateError(template.folder / YAML_FILE, str(exc), yaml_line(text, ["locales"])) from None
+    return locales[0] if template.config.locales else "en_US"
+
+
 def check_template(template: Template, seed: int = 0) -> None:
     """Raise TemplateError if the template cannot produce a verified document."""
     from docfactory.generators.document import build_content, render_html
@@ -60,8 +72,11 @@ def check_template(template: Template, seed: int = 0) -> None:
     from docfactory.generators.pipeline import check_field_coverage, template_layout
 
     check_fonts(template)
+    locale = check_locales(template)
     low, high = template.config.n_items
-    knobs = Knobs(locale="en_US", currency="USD", n_items=max(low, min(high, 3)), tax_rate="0.08",
+    loc = LOCALES[locale]
+    knobs = Knobs(locale=locale, currency=loc.default_currency, n_items=max(low, min(high, 3)),
+                  tax_rate=loc.tax_rates[0] if template.config.locales else "0.08",
                   discount_rate="0.05", font=template.config.fonts[0], dpi=72)
     spec = DocSpec(doc_id="template-check", template=template.name, seed=seed, knobs=knobs)
     content = build_content(spec, template)

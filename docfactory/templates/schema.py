@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -36,6 +37,10 @@ class TemplateConfig(BaseModel):
     options: Annotated[dict[str, Any], Field(description="passed to the content builder, e.g. multi_rate")] = {}
     fields: Annotated[dict[str, FieldDecl], Field(description="labelled fields: dotted paths, '*' for list indexes")]
     tables: Annotated[list[str], Field(description="names used in data-table attributes")] = []
+    locales: Annotated[list[str], Field(description="the locales it prints, e.g. [en_MY]; empty: every locale "
+                                                    "(the `locale` knob draws from these)")] = []
+    choices: Annotated[dict[str, list[Any]], Field(description="layout alternatives: the document's seeded rng picks "
+                                                               "one per name, the template reads `choice.NAME`")] = {}
 
     @field_validator("knobs")
     @classmethod
@@ -44,3 +49,23 @@ class TemplateConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown knobs {unknown} (known: {', '.join(KNOB_NAMES)})")
         return value
+
+    @field_validator("locales")
+    @classmethod
+    def _locale_names(cls, value: list[str]) -> list[str]:
+        # Shape only: which locales exist is the generator's (spec sampling and `templates validate` check it).
+        bad = [name for name in value if not _LOCALE_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"locale names look like en_MY or de_DE, not {bad}")
+        return value
+
+    @field_validator("choices")
+    @classmethod
+    def _non_empty(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        empty = sorted(name for name, options in value.items() if not options)
+        if empty:
+            raise ValueError(f"choices {empty} have no options")
+        return value
+
+
+_LOCALE_NAME = re.compile(r"[a-z]{2}_[A-Z]{2}")

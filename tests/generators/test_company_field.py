@@ -18,7 +18,8 @@ REGISTRATION = {
     "en_US": r"\d\d-\d{7}",  # EIN
     "en_GB": r"(\d{8}|SC\d{6})",  # Companies House
     "de_DE": r"HR[AB] \d{4,6}",  # Handelsregister
-    "fr_FR": r"RCS [A-Z][a-z]+ \d{3} \d{3} \d{3}",  # RCS court and SIREN
+    "fr_FR": r"RCS [A-Z][a-z]+ \d{9}",  # RCS court and SIREN (printed ungrouped)
+    "en_MY": r"(\d{5,9}|[A-Z]{2}\d{7})-[A-Z]",  # SSM company or business number and check letter
 }
 
 

@@ -38,6 +38,9 @@ CASES = {
     "python_internals": ("template.html.j2", "<h1>", "<h1>{{ doc.__class__.__mro__[1].__subclasses__() }}", "template.html.j2", True, "SecurityError"),
     "read_file": ("template.html.j2", "<h1>", "<h1>{% include '/etc/passwd' %}", "template.html.j2", True, "SecurityError"),
     "environment": ("template.html.j2", "<h1>", "<h1>{{ os.environ }}", "template.html.j2", True, "UndefinedError"),
+    "unknown_locale": ("template.yaml", "kind: invoice\n", "kind: invoice\nlocales: [xx_XX]\n", "template.yaml", True, "unknown locales"),
+    "locale_name": ("template.yaml", "kind: invoice\n", "kind: invoice\nlocales: [malay]\n", "template.yaml", True, "locale names look like"),
+    "empty_choice": ("template.yaml", "kind: invoice\n", "kind: invoice\nchoices: {rule: []}\n", "template.yaml", True, "no options"),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from docfactory.field_types import Field
 from docfactory.generators.content.context import ContentContext
+from docfactory.generators.content.malaysia import BRANCHES
 from docfactory.generators.locales import LEGAL_FORMS
 
 # Words that start a legal form in Faker's company names ("Krebs GmbH & Co. KG", "Coulon SA",
@@ -22,6 +23,10 @@ _FORM_WORDS = frozenset({
 _FORM_SPELLINGS = {"Inc": "Inc.", "PLC": "plc", "S.A.": "SA", "S.A.R.L.": "SARL", "S.A.S.": "SAS"}
 _FAMILY_ENDINGS = ("and Sons", "et Fils")  # "Smith and Sons Ltd", never "Smith and Sons Retail Ltd"
 _TRADE_WORD_P = 0.5
+# Forms that name a registered business rather than a company: "SOON HUAT MACHINERY ENTERPRISE" takes no
+# trade word of its own ("... HOLDINGS ENTERPRISE").
+_TRADE_FORMS = ("ENTERPRISE", "TRADING")
+_BRANCH_P = 0.3
 
 # Commercial courts (greffes) that keep the French trade register (RCS).
 _GREFFES = ("Paris", "Lyon", "Marseille", "Nanterre", "Bordeaux", "Lille", "Nantes", "Toulouse", "Rennes", "Nice")
@@ -42,8 +47,11 @@ def legal_entity(ctx: ContentContext, trade_name: str, trades: tuple[str, ...]) 
     if own_form in forms:
         form = own_form
     with_trade, trade = ctx.rng.random() < _TRADE_WORD_P, ctx.rng.choice(trades)
-    if (with_trade or f"{name} {form}" == trade_name) and not name.endswith(_FAMILY_ENDINGS):
+    if (with_trade or f"{name} {form}" == trade_name) and not name.endswith(_FAMILY_ENDINGS + (trade,)) \
+            and form not in _TRADE_FORMS:
         name = f"{name} {trade}"  # and a company never just repeats the trading name above it
+    if ctx.knobs.locale == "en_MY" and form in ("SDN BHD", "BHD") and ctx.rng.random() < _BRANCH_P:
+        name = f"{name} ({ctx.rng.choice(BRANCHES)})"  # "MR D.I.Y. (JOHOR) SDN BHD"
     number = _REGISTERS[ctx.knobs.locale](ctx.rng, form)
     return {"company": ctx.text(f"{name} {form}"), "registration": ctx.ident(number)}
 
@@ -70,7 +78,22 @@ def _ein(rng, form: str) -> str:
     return f"{rng.choice(_EIN_PREFIXES)}-{rng.randrange(0, 10_000_000):07d}"
 
 
-_REGISTERS = {"de_DE": _handelsregister, "fr_FR": _rcs, "en_GB": _companies_house, "en_US": _ein}
+def _ssm(rng, form: str) -> str:
+    """Malaysia's Companies Commission (SSM): a company number and its check letter ("538358-H",
+    "002043319-W" zero-padded); a registered business has a state prefix ("SA0264195-T")."""
+    letter = rng.choice(_SSM_LETTERS)
+    if form in ("SDN BHD", "BHD"):
+        number = rng.randrange(10_000, 1_300_000)
+        return f"{number:09d}-{letter}" if rng.random() < 0.3 else f"{number}-{letter}"
+    if rng.random() < 0.3:
+        return f"{rng.randrange(1_000_000, 3_000_000):09d}-{letter}"
+    return f"{rng.choice(_SSM_STATES)}{rng.randrange(0, 10_000_000):07d}-{letter}"
+
+
+_SSM_LETTERS = "ABCDEFGHKMNPTUVWX"
+_SSM_STATES = ("JM", "SA", "KT", "PG", "IP", "CA", "KL")
+
+_REGISTERS = {"de_DE": _handelsregister, "fr_FR": _rcs, "en_GB": _companies_house, "en_US": _ein, "en_MY": _ssm}
 
 
 def _luhn_digit(digits: str) -> str:

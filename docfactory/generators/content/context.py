@@ -12,6 +12,7 @@ from functools import lru_cache
 from faker import Faker
 
 from docfactory.field_types import Field
+from docfactory.generators.content import malaysia
 from docfactory.generators.locales import (
     CURRENCIES, LOCALES, Currency, LocaleFormat, format_date, format_money, format_number,
     format_percent, round_money,
@@ -19,10 +20,18 @@ from docfactory.generators.locales import (
 from docfactory.records import Knobs
 
 
+# Where documents of a locale date from, when not 2022-2025: Malaysian receipts print GST, which
+# was levied from April 2015 to May 2018.
+_DATE_WINDOWS = {"en_MY": (dt.date(2015, 4, 1), 1156)}
+
+# Our locale name -> Faker's, where they differ (Faker calls Malaysia "en_MS").
+_FAKER_LOCALES = {"en_MY": "en_MS"}
+
+
 @lru_cache(maxsize=None)
 def _faker(locale: str) -> Faker:
     # Building a Faker is slow (provider discovery); one per locale per process, reseeded per doc.
-    return Faker(locale)
+    return Faker(_FAKER_LOCALES.get(locale, locale))
 
 
 @dataclass
@@ -60,8 +69,9 @@ class ContentContext:
     def percent(self, rate: Decimal) -> Field:
         return Field("percent", format_percent(rate, self.loc), f"{rate.normalize():f}")
 
-    def date(self, day: dt.date) -> Field:
-        return Field("date", format_date(day, self.loc), day.isoformat())
+    def date(self, day: dt.date, fmt: str | None = None) -> Field:
+        """The locale's date format, or `fmt` (strftime) where a template prints another."""
+        return Field("date", day.strftime(fmt) if fmt else format_date(day, self.loc), day.isoformat())
 
     def time(self, hour: int, minute: int) -> Field:
         text = f"{hour:02d}:{minute:02d}"
@@ -75,17 +85,33 @@ class ContentContext:
         return Field("id", value, value)
 
     def address(self, lines: list[str]) -> Field:
+        """Lines joined by ", " in the normal form; a line that ends in its own comma keeps it."""
         lines = [" ".join(line.split()) for line in lines if line.strip()]
-        return Field("address", "\n".join(lines), ", ".join(lines))
+        joined = "".join(line if i == 0 else (" " if lines[i - 1].endswith(",") else ", ") + line
+                         for i, line in enumerate(lines))
+        return Field("address", "\n".join(lines), joined)
 
     # -- shared samplers --------------------------------------------------------------------
     def issue_date(self) -> dt.date:
         # A fixed window (not "today") so a seed gives the same date whenever it runs.
-        start = dt.date(2022, 1, 1)
-        return start + dt.timedelta(days=self.rng.randrange(0, 4 * 365))
+        start, days = _DATE_WINDOWS.get(self.knobs.locale, (dt.date(2022, 1, 1), 4 * 365))
+        return start + dt.timedelta(days=self.rng.randrange(0, days))
 
     def postal_address(self) -> list[str]:
+        if self.knobs.locale == "en_MY":
+            return malaysia.address_lines(self.fake)
         return self.fake.address().split("\n")
+
+    def trade_name(self) -> str:
+        """A shop's or firm's trading name (Faker's company name; Malaysian shops are upper case)."""
+        if self.knobs.locale == "en_MY":
+            return malaysia.shop_name(self.fake.random)
+        return self.fake.company()
+
+    def phone(self) -> str:
+        if self.knobs.locale == "en_MY":
+            return malaysia.phone_number(self.fake.random)
+        return self.fake.phone_number()
 
     def price(self, low: int = 1, high: int = 500) -> Decimal:
         """A unit price with the currency's minor unit; JPY prices are whole and larger."""

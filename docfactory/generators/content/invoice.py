@@ -55,18 +55,18 @@ def build_invoice(ctx: ContentContext) -> dict:
     sums = totals(ctx, items, Decimal(ctx.knobs.discount_rate))
     pattern = ctx.rng.choice(_NUMBER_PATTERNS)
     fake = ctx.fake
-    buyer_name = fake.company()
+    buyer_name = ctx.trade_name()
     tree = {
         "invoice_number": ctx.ident(pattern.format(year=issued.year, n=ctx.rng.randrange(1, 99999))),
         "invoice_date": ctx.date(issued),
         "due_date": ctx.date(due),
         "currency": ctx.ident(ctx.currency.code),
         "seller": {
-            "name": ctx.text(fake.company()),
+            "name": ctx.text(ctx.trade_name()),
             "address": ctx.address(ctx.postal_address()),
             "vat_id": ctx.ident(fake.bothify(ctx.knobs.locale[-2:] + "#########")),
             "email": ctx.ident(fake.company_email()),
-            "phone": ctx.ident(fake.phone_number()),
+            "phone": ctx.ident(ctx.phone()),
         },
         "buyer": {"name": ctx.text(buyer_name), "address": ctx.address(ctx.postal_address())},
         "ship_to": {"name": ctx.text(buyer_name), "address": ctx.address(ctx.postal_address())},

@@ -5,11 +5,21 @@ Discounts are exact: item promotions (template option `promotions`) and a coupon
 `discount_rate` knob add up to `discount`, and `total = subtotal - discount + tax` holds to the cent.
 Template option `split_payment` sometimes pays part with a voucher; the payment lines always add
 up to `payment.tendered`, and `payment.change = tendered - total`.
+
+Options for till slips that print bare numbers (SROIE's `total` is "9.00"):
+- `plain_amounts`: every amount without the currency;
+- `round_total_to` ("0.05": Malaysian cash rounding): one line's price is nudged up until the total
+  needs no rounding, so the total printed is the amount due (`rounding`, unlabelled, is then 0;
+  every SROIE total is a multiple of 0.05);
+- `date_formats` (strftime patterns) and `number_formats` ("CS########", # a digit): drawn per
+  document for the date and the receipt number;
+- `item_codes`: each item gets an EAN-13 `code` (Malaysian prefix 955) to print beside its name;
+- `cash_share`: how often the customer pays cash (0.5 by default; the rest pay by card).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from docfactory.generators.content.company import legal_entity
 from docfactory.generators.content.context import ContentContext
@@ -65,6 +75,21 @@ def _sums(ctx: ContentContext, items: list[dict], rate: Decimal) -> dict:
             "tax": tax, "total": subtotal - discount + tax}
 
 
+def _nudge_total(ctx: ContentContext, items: list[dict], rate: Decimal, step: Decimal) -> None:
+    """Raise one line's unit price a cent at a time until the total is a multiple of `step`: the
+    line sold in the smallest whole quantity, whose amount moves most evenly."""
+    it = min(items, key=lambda item: (item["weighed"], item["qty"]))
+    for _ in range(500):
+        if _sums(ctx, items, rate)["total"] % step == 0:
+            return
+        it["unit"] += ctx.currency.quantum
+        it["amount"] = round_money(it["qty"] * it["unit"], ctx.currency)
+
+
+def _rounding(total: Decimal, step: Decimal) -> Decimal:
+    return (total / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step - total
+
+
 def _payments(ctx: ContentContext, total: Decimal, cash: bool) -> list[tuple[str, Decimal]]:
     """(method, amount) lines: an optional voucher first, then cash (rounded up to a note) or card."""
     lines, rest = [], total
@@ -84,46 +109,71 @@ def build_receipt(ctx: ContentContext) -> dict:
     items = _basket(ctx, GROCERIES[language(ctx.knobs.locale)])
     if ctx.options.get("promotions"):
         _promotions(ctx, items)
+    step = Decimal(ctx.options.get("round_total_to") or 0)
+    if step:
+        _nudge_total(ctx, items, rate, step)
     sums = _sums(ctx, items, rate)
-    cash = ctx.rng.random() < 0.5
+    money = ctx.amount if ctx.options.get("plain_amounts") else ctx.money
+    cash = ctx.rng.random() < float(ctx.options.get("cash_share", 0.5))
     payments = _payments(ctx, sums["total"], cash)
     tendered = sum((amount for _, amount in payments), Decimal(0))
-    fake = ctx.fake
     tree = {
         "store": {
-            "name": ctx.text(fake.company()),
+            "name": ctx.text(ctx.trade_name()),
             "address": ctx.address(ctx.postal_address()),
-            "phone": ctx.ident(fake.phone_number()),
+            "phone": ctx.ident(ctx.phone()),
         },
         "receipt_number": ctx.ident(f"{ctx.rng.randrange(1, 9999):04d}-{ctx.rng.randrange(1, 999999):06d}"),
         "date": ctx.date(day),
         "time": ctx.time(ctx.rng.randrange(7, 22), ctx.rng.randrange(0, 60)),
         "currency": ctx.ident(ctx.currency.code),
         "items": [_item(ctx, it) for it in items],
-        "subtotal": ctx.money(sums["subtotal"]),
+        "subtotal": money(sums["subtotal"]),
         "discount_rate": ctx.percent(Decimal(ctx.knobs.discount_rate)),
         # Printed as negative lines; `discount` (positive) is all item promotions plus the coupon.
         "coupons": [{"rate": ctx.percent(Decimal(ctx.knobs.discount_rate)), "amount": ctx.amount(-sums["coupon"])}]
                    if sums["coupon"] else [],
-        "discount": ctx.money(sums["discount"]),
+        "discount": money(sums["discount"]),
         "tax_rate": ctx.percent(rate),
-        "tax_base": ctx.money(sums["tax_base"]),
-        "tax": ctx.money(sums["tax"]),
-        "total": ctx.money(sums["total"]),
+        "tax_base": money(sums["tax_base"]),
+        "tax": money(sums["tax"]),
+        "total": money(sums["total"]),
         "payment": {
             "method": ctx.text(t(payments[-1][0])),
-            "tendered": ctx.money(tendered),
-            "change": ctx.money(tendered - sums["total"]),
+            "tendered": money(tendered),
+            "change": money(tendered - sums["total"]),
         },
     }
+    if step:
+        tree["rounding"] = ctx.amount(_rounding(sums["total"], step))
     # Drawn last so the values above do not depend on whether a template shows card numbers.
-    tree["payments"] = [_payment_line(ctx, t, method, amount) for method, amount in payments]
+    tree["payments"] = [_payment_line(ctx, t, method, amount, money) for method, amount in payments]
     # The operating company comes after every other draw, so adding it changed no value above;
     # in the tree it follows the store name, as it is printed.
     store = tree["store"]
     legal = legal_entity(ctx, store["name"].text, SHOP_TRADES[language(ctx.knobs.locale)])
     tree["store"] = {"name": store["name"], **legal, "address": store["address"], "phone": store["phone"]}
+    _till_options(ctx, tree, day)
     return tree
+
+
+def _till_options(ctx: ContentContext, tree: dict, day) -> None:
+    # Drawn after everything else, so a template without these options keeps its values.
+    if ctx.options.get("date_formats"):
+        tree["date"] = ctx.date(day, ctx.rng.choice(ctx.options["date_formats"]))
+    if ctx.options.get("number_formats"):
+        pattern = ctx.rng.choice(ctx.options["number_formats"])
+        digits = (str(ctx.rng.randrange(10)) if ch == "#" else ch for ch in pattern)
+        tree["receipt_number"] = ctx.ident("".join(digits))
+    if ctx.options.get("item_codes"):
+        for item in tree["items"]:
+            item["code"] = ctx.ident(_ean13("955" + "".join(str(ctx.rng.randrange(10)) for _ in range(9))))
+
+
+def _ean13(digits: str) -> str:
+    """Twelve digits and the EAN check digit (weights 1, 3, 1, 3, ... from the left)."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits))
+    return digits + str(-total % 10)
 
 
 def _item(ctx: ContentContext, it: dict) -> dict:
@@ -140,8 +190,8 @@ def _item(ctx: ContentContext, it: dict) -> dict:
     return out
 
 
-def _payment_line(ctx: ContentContext, t, method: str, amount) -> dict:
-    line = {"method": ctx.text(t(method)), "amount": ctx.money(amount)}
+def _payment_line(ctx: ContentContext, t, method: str, amount, money) -> dict:
+    line = {"method": ctx.text(t(method)), "amount": money(amount)}
     if method == "Card":
         line["card_number"] = ctx.ident("**** **** **** " + f"{ctx.rng.randrange(0, 10000):04d}")
     return line

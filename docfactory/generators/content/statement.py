@@ -60,7 +60,7 @@ def build_statement(ctx: ContentContext) -> dict:
 
     return {
         "title": ctx.text(t(ctx.rng.choice(_TITLES))),
-        "company": ctx.text(ctx.fake.company()),
+        "company": ctx.text(ctx.trade_name()),
         "period": ctx.text(f"{half[0]}–{half[1]} {year}"),
         "report_date": ctx.date(ctx.issue_date()),
         "currency": ctx.ident(ctx.currency.code),

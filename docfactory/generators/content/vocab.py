@@ -23,6 +23,14 @@ PRODUCTS: dict[str, tuple[str, ...]] = {
         "Casque audio", "Webcam HD", "Clavier", "Classeur métallique", "Marqueurs tableau", "Formation",
         "Sauvegarde de données",
     ),
+    "my": (
+        "A4 PAPER 70GSM (5 REAMS)", "TONER CARTRIDGE HP 85A", "USB-C CABLE 1M", "OFFICE CHAIR MESH", "DESK LAMP LED",
+        "WIRELESS MOUSE", "INSTALLATION CHARGES", "SERVICE CHARGES", "TRANSPORTATION", "AIRCOND SERVICING",
+        "CCTV CAMERA 2MP", "CAT6 NETWORK CABLE 305M", "LAPTOP STAND", "FILING CABINET 4 DRAWER", "WHITEBOARD 3X4FT",
+        "MAINTENANCE (MONTHLY)", "WEB HOSTING (ANNUAL)", "SOFTWARE LICENCE", "CLEANING SERVICE", "HEADSET",
+        "BALL PEN BLUE (BOX)", "EXTENSION SOCKET 4 WAY", "LABOUR CHARGES", "PVC PIPE 1/2 INCH", "CEMENT 50KG",
+        "PAINT 5L WHITE",
+    ),
 }
 
 GROCERIES: dict[str, tuple[str, ...]] = {
@@ -32,16 +40,34 @@ GROCERIES: dict[str, tuple[str, ...]] = {
            "Tomaten", "Kaffee", "Butter", "Joghurt", "Reis 1kg", "Schokolade", "Wasser 6x1,5L", "Hähnchenbrust"),
     "fr": ("Lait 1L", "Baguette", "Œufs (6)", "Bananes", "Comté", "Pommes 1kg", "Jus d'orange", "Pâtes 500g",
            "Tomates", "Café", "Beurre", "Yaourt", "Riz 1kg", "Chocolat", "Eau 6x1,5L", "Blanc de poulet"),
+    # Malaysian mini-market and hardware-shop lines, as SROIE receipts print them; positions 3, 4, 8 and
+    # 15 are sold by weight, as in the other languages.
+    "my": ("MILO ACTIV-GO 1KG", "GARDENIA CLASSIC JUMBO 600G", "TELUR AYAM GRED A (10)", "PISANG BERANGAN",
+           "IKAN KEMBUNG", "MAGGI KARI 5X79G", "DUTCH LADY UHT 1L", "BERAS SUPER SPECIAL 5KG", "TOMATO",
+           "NESCAFE CLASSIC 200G", "MINYAK MASAK SAJI 2KG", "GULA PASIR 1KG", "TEH BOH 100S", "100 PLUS 1.5L",
+           "MINERAL WATER 6X1.5L", "AYAM SEGAR", "KF MODELLING CLAY KIDDY FISH", "BOPP TAPE 48MM*100M CLEAR",
+           "WAXCO WINDSHIELD CLEANER 120ML", "DELICIA CHOCOLATE 50G", "HUP SENG CREAM CRACKER 428G",
+           "KICAP MANIS 320ML", "SOS CILI 340G", "TISSUE 3PLY 10S", "PLASTIC BAG", "CHOPPING BOARD 35.5X25.5CM",
+           "AIR PRESSURE SPRAYER 1.5L", "LAMINATE FILM A4", "STEEL RULER 30CM", "DETERGENT 3KG",
+           "MINUTE MAID PULPY ORANGE 350ML", "SARDIN AYAM 425G"),
 }
 
 REGIONS: dict[str, tuple[str, ...]] = {
     "en": ("North", "South", "East", "West", "Central"),
     "de": ("Nord", "Süd", "Ost", "West", "Mitte"),
     "fr": ("Nord", "Sud", "Est", "Ouest", "Centre"),
+    "my": ("NORTHERN", "SOUTHERN", "CENTRAL", "EAST COAST", "EAST MALAYSIA"),
 }
 
 
+# Locales whose vocabulary is not their language's: Malaysian shops print their own goods in upper case.
+_VOCABULARIES = {"en_MY": "my"}
+
+
 def language(locale: str) -> str:
+    """The key of a locale's word lists below."""
+    if locale in _VOCABULARIES:
+        return _VOCABULARIES[locale]
     return locale.split("_")[0] if locale.split("_")[0] in PRODUCTS else "en"
 
 # Trade words between a name and the legal form of a firm's registered name ("Kramer Handels GmbH"),
@@ -50,10 +76,12 @@ SHOP_TRADES: dict[str, tuple[str, ...]] = {
     "en": ("Retail", "Stores", "Trading", "Foods", "Supermarkets"),
     "de": ("Handels", "Lebensmittel", "Einzelhandels", "Markt", "Vertriebs"),
     "fr": ("Distribution", "Alimentation", "Commerce", "Market"),
+    "my": ("MARKETING", "HOLDINGS", "RETAIL", "INDUSTRIES", "FOOD INDUSTRIES", "HARDWARE"),
 }
 
 SUPPLIER_TRADES: dict[str, tuple[str, ...]] = {
     "en": ("Consulting", "Solutions", "Services", "Supplies", "Technologies"),
     "de": ("Consulting", "Dienstleistungs", "Vertriebs", "Technik", "Service"),
     "fr": ("Conseil", "Services", "Solutions", "Distribution", "Technologies"),
+    "my": ("ENGINEERING", "SERVICES", "SOLUTIONS", "TECHNOLOGY", "SUPPLIES", "CONSTRUCTION"),
 }
