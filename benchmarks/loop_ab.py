@@ -12,7 +12,8 @@ iterations generate.
 
 Slices "mined as weak" are the weak slices of the hard arm's plans (it001 is mined from the shared
 base evaluation, so it is the same for both arms). Each slice is scored on the last iteration's
-in-distribution evaluation: Donut field F1 (the metric of the iterations table) over the slice's
+evaluation of the audit set (drawn like the in-distribution set, never mined; the in-distribution
+set when the profile has no `audit_docs`): Donut field F1 (the metric of the iterations table) over the slice's
 pages, or over one field's leaves for a field slice; TEDS for slices whose pages are all tables
 (kind = table). `--compare-only` prints the comparison of runs already made. The target (issue
 8): hard − uniform ≥ +10 points on the mined-weak slices, ≥ −1 point elsewhere. One run, one seed:
@@ -64,14 +65,14 @@ class Scores:
     slice, a bootstrap resample of documents) is scored by sums: Donut F1 = tp / (tp + errors / 2)
     (leaves match as a multiset within a page), TEDS = mean over the tables."""
 
-    def __init__(self, run: Path, iteration: int):
+    def __init__(self, run: Path, iteration: int, evalset: str = "in_dist"):
         name = eval_name(iteration)
         preds = {}
-        for line in (run / "loop" / "predictions" / f"{name}-in_dist.jsonl").read_text().splitlines():
+        for line in (run / "loop" / "predictions" / f"{name}-{evalset}.jsonl").read_text().splitlines():
             row = json.loads(line) if line.strip() else {}
             if row and row.get("copy") is None:
                 preds[(row["doc_id"], row["page"])] = row.get("fields") or {}
-        with open_catalog(evalset_dir(run, "in_dist"), read_only=True) as catalog:
+        with open_catalog(evalset_dir(run, evalset), read_only=True) as catalog:
             gold = {key: page.tree for key, page in load_gold(catalog).items()}
             self.pages = sorted(gold)
             index = {key: i for i, key in enumerate(self.pages)}
@@ -177,9 +178,12 @@ def _summary(hard: dict, uniform: dict, weak: dict, min_support: int) -> dict:
 
 def compare(out: Path, n_iterations: int, min_support: int, resamples: int = 200, seed: int = 0) -> dict:
     last = n_iterations - 1
-    scores = {"hard": Scores(out / "hard", last), "uniform": Scores(out / "uniform", last)}
+    # Scored on the audit set (drawn like in_dist, never mined) when the profile makes one: scoring on
+    # the set mining read would reward a plan for fitting the very pages it was mined from.
+    evalset = "audit" if (evalset_dir(out / "hard", "audit") / "catalog.duckdb").exists() else "in_dist"
+    scores = {"hard": Scores(out / "hard", last, evalset), "uniform": Scores(out / "uniform", last, evalset)}
     hard, uniform = (scores[a].metrics() for a in ("hard", "uniform"))
-    base = Scores(out / "hard", 0).metrics()
+    base = Scores(out / "hard", 0, evalset).metrics()
     weak = mined_weak(out / "hard", n_iterations)
     rows = []
     for key in sorted(set(hard) & set(uniform)):
@@ -197,7 +201,7 @@ def compare(out: Path, n_iterations: int, min_support: int, resamples: int = 200
     interval = {k: _interval([b[k] for b in boot if b[k] is not None]) for k in ("weak", "other", "overall")}
     runs = {arm: iterations(out / arm) for arm in ("hard", "uniform")}
     overall = {arm: {k: rs[-1][k] for k in ("field_f1", "teds", "holdout_field_f1", "holdout_teds")} for arm, rs in runs.items()}
-    return {"rows": rows, "overall": overall, "weak": _stats([r["delta"] for r in rows if r["weak"]]),
+    return {"rows": rows, "overall": overall, "evalset": evalset, "weak": _stats([r["delta"] for r in rows if r["weak"]]),
             "other": _stats([r["delta"] for r in rows if not r["weak"]]), "bootstrap_95": interval,
             "bootstrap_resamples": resamples,
             "per_iteration": {arm: [{k: r[k] for k in ("iteration", "strategy", "n_train", "field_f1", "teds", "wall_seconds")}
@@ -226,7 +230,8 @@ def show(result: dict) -> None:
         print(f"{tag}{r['column'] + '=' + r['value']:46.46} {r['metric']:8} {r['support']:5d} {base:>6} "
               f"{r['hard']:6.3f} {r['uniform']:6.3f} {100 * r['delta']:+7.1f}")
     w, o = result["weak"], result["other"]
-    print("\n(W: mined as weak by the hard arm's plans; deltas in points, hard - uniform, last iteration)")
+    print(f"\n(W: mined as weak by the hard arm's plans; deltas in points, hard - uniform, last iteration, "
+          f"scored on the {result['evalset']} set)")
     for label, s, target, ok in (("mined-weak slices", w, f">= +{100 * TARGET_WEAK:.0f}", w.get("mean", -1) >= TARGET_WEAK),
                                  ("other slices", o, f">= {100 * TARGET_OTHER:.0f}", o.get("mean", 0) >= TARGET_OTHER)):
         if not s["n"]:

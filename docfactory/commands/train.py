@@ -101,7 +101,7 @@ def predict(
     images: Annotated[Optional[Path], typer.Option("--images", help="A folder of page images instead of the run's pages.")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Trained model folder (default: RUN/models/MODEL).")] = None,
     iteration: Annotated[Optional[int], typer.Option(help="Model iteration (default: the latest).", min=0)] = None,
-    word_source: Annotated[str, typer.Option("--word-source", help="auto (text layer if any, else OCR) | pdf | ocr.")] = "auto",
+    word_source: Annotated[str, typer.Option("--word-source", help="auto (text layer if any, else OCR) | pdf | ocr (the model's OCR engine) | tesseract | rapidocr.")] = "auto",
     predict_cmd: Annotated[Optional[str], typer.Option("--predict-cmd", help="command model: run with {manifest} and {predictions} (or both appended).")] = None,
     holdout_templates: HoldoutOpt = None,
     sets: SetOpt = None,

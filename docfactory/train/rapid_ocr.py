@@ -21,8 +21,8 @@ from docfactory.train.ocr import BadImage, OcrError, OcrSettings
 MODEL = "PP-OCRv6_small"  # detection and recognition; the angle classifier is PP-OCR's mobile v2.0
 _MODEL_FILES = {"Det": "PP-OCRv6_det_small.onnx", "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
                 "Rec": "PP-OCRv6_rec_small.onnx"}
-# Receipts and rendered pages are upright: the 180-degree classifier costs time and, on short lines
-# such as "9.00", sometimes turns a right-way-up line over.
+# Pages here are upright: the 180-degree line classifier only costs time, and on SROIE receipt 007 it
+# turned the upright "W-00" over into "00-m".
 USE_CLS = False
 
 _ENGINES: dict[tuple, object] = {}
@@ -41,6 +41,7 @@ def rapidocr_version() -> str:
 
 
 def _params(settings: OcrSettings) -> dict:
+    """RapidOCR's parameters; `settings` has nothing for it yet beyond the scale, applied before it."""
     import rapidocr
 
     models = Path(rapidocr.__file__).parent / "models"
@@ -52,15 +53,16 @@ def _params(settings: OcrSettings) -> dict:
 
 
 def engine(settings: OcrSettings):
-    """One RapidOCR per process and parameter set, built on first use (loading takes ~0.3 s)."""
-    params = _params(settings)
+    """One RapidOCR per process and parameter set, built on first use (it loads its models on the
+    first page). Threads share it: ONNX Runtime sessions may run concurrently."""
+    try:
+        params = _params(settings)
+        from rapidocr import RapidOCR
+    except ImportError as exc:
+        raise OcrError(f"rapidocr cannot be imported ({exc}): pip install 'rapidocr>=3.10,<4' onnxruntime") from None
     key = tuple(sorted(params.items()))
     with _LOCK:
         if key not in _ENGINES:
-            try:
-                from rapidocr import RapidOCR
-            except ImportError as exc:
-                raise OcrError(f"rapidocr cannot be imported ({exc}): pip install 'rapidocr>=3.10,<4' onnxruntime") from None
             missing = [p for k, p in params.items() if k.endswith("model_path") and not Path(p).is_file()]
             if missing:  # RapidOCR would download a replacement; this project never downloads at run time
                 raise OcrError(f"rapidocr models missing from the package: {', '.join(missing)}")
@@ -75,8 +77,9 @@ def run_rapidocr(image: bytes, settings: OcrSettings) -> list[dict]:
             rgb = img.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadImage(f"not a readable image ({type(exc).__name__}: {exc})") from None
-    if settings.scale != 1.0:
-        rgb = rgb.resize((round(rgb.width * settings.scale), round(rgb.height * settings.scale)), Image.BICUBIC)
+    scale = settings.upscale()
+    if scale != 1.0:
+        rgb = rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.BICUBIC)
     try:
         result = engine(settings)(rgb)
     except OcrError:
@@ -85,21 +88,30 @@ def run_rapidocr(image: bytes, settings: OcrSettings) -> list[dict]:
         raise OcrError(f"rapidocr failed: {type(exc).__name__}: {str(exc)[:300]}") from None
     if result.txts is None or result.boxes is None:
         return []
-    factor = 1.0 / settings.scale
     words: list[dict] = []
     for line, (quad, text, score) in enumerate(zip(result.boxes, result.txts, result.scores)):
         if float(score) * 100.0 < settings.min_conf:  # min_conf is on Tesseract's 0-100 scale
             continue
-        xs = [float(x) * factor for x, _ in quad]
-        ys = [float(y) * factor for _, y in quad]
-        words.extend(split_line(text, (min(xs), min(ys), max(xs), max(ys)), float(score), line))
+        corners = [(float(x) / scale, float(y) / scale) for x, y in quad]
+        words.extend(split_line(text, corners, float(score), line))
     return words
 
 
-def split_line(text: str, box: tuple[float, float, float, float], conf: float, line: int) -> list[dict]:
-    """A line's words, each given the slice of the line's box that its characters take in the text
-    (spaces included, so the gaps between words fall between their boxes)."""
-    x0, y0, x1, y1 = box
-    per_char = (x1 - x0) / max(1, len(text))
-    return [{"text": m.group(), "box": {"x0": x0 + m.start() * per_char, "y0": y0, "x1": x0 + m.end() * per_char, "y1": y1},
-             "conf": conf, "line": line} for m in _WORD.finditer(text)]
+def split_line(text: str, quad: list[tuple[float, float]], conf: float, line: int) -> list[dict]:
+    """A line's words, each boxed by the slice of the line's quadrilateral that its characters take in
+    the text (spaces included, so the gaps between words fall between their boxes).
+
+    Slicing the quadrilateral along its top and bottom edges, not its upright enclosing box, keeps a
+    word on a skewed scan as low as its own part of the line: the enclosing box of a whole tilted
+    line overlaps the next line, and the reading order would then interleave the two lines' words.
+    """
+    (tlx, tly), (trx, try_), (brx, bry), (blx, bly) = quad  # clockwise from top-left, as RapidOCR gives them
+    n = max(1, len(text))
+    words = []
+    for m in _WORD.finditer(text):
+        a, b = m.start() / n, m.end() / n
+        xs = [tlx + a * (trx - tlx), tlx + b * (trx - tlx), blx + a * (brx - blx), blx + b * (brx - blx)]
+        ys = [tly + a * (try_ - tly), tly + b * (try_ - tly), bly + a * (bry - bly), bly + b * (bry - bly)]
+        words.append({"text": m.group(), "box": {"x0": min(xs), "y0": min(ys), "x1": max(xs), "y1": max(ys)},
+                      "conf": conf, "line": line})
+    return words

@@ -219,3 +219,29 @@ def test_report_on_a_run_without_loop_iterations_is_one_clear_error(small_run):
     assert result.exit_code == 1
     assert "no finished loop iterations" in result.output and "Traceback" not in result.output
     assert not (run / "report.html").exists()
+
+
+def test_audit_set_is_never_mined_and_one_catalog_answers_across_sets(tiny_run):
+    """The audit set is drawn like in_dist (other documents) and scored every iteration, but no plan
+    reads it; the loop catalog holds every set's evaluation rows with an `evalset` column."""
+    with open_catalog(evalset_dir(tiny_run, "audit"), read_only=True) as catalog:
+        audit_docs = {d for (d,) in catalog.sql("SELECT DISTINCT doc_id FROM documents").fetchall()}
+        audit_pages = catalog.sql("SELECT count(*) FROM documents").fetchone()[0]
+    with open_catalog(evalset_dir(tiny_run, "in_dist"), read_only=True) as catalog:
+        in_dist_docs = {d for (d,) in catalog.sql("SELECT DISTINCT doc_id FROM documents").fetchall()}
+    assert audit_docs and all(d.startswith("audit-") for d in audit_docs) and not audit_docs & in_dist_docs
+    rows = iterations(tiny_run)
+    assert all(r["audit_field_f1"] is not None and "audit" in r["metrics"] for r in rows)
+    plan = json.loads((tiny_run / "plans" / "it001.json").read_text())
+    assert not any(v["source"] in audit_docs for v in plan["variants"])
+    with open_catalog(tiny_run, read_only=True) as catalog:
+        counts = dict(((s, n), c) for s, n, c in catalog.sql(
+            "SELECT evalset, name, count(*) FROM eval_doc_scores GROUP BY ALL").fetchall())
+        slices = {s for (s,) in catalog.sql("SELECT DISTINCT evalset FROM eval_slices").fetchall()}
+        # one query across sets and iterations: field F1 per set per iteration
+        by_set = catalog.sql("SELECT evalset, name, avg(field_f1) FROM eval_doc_scores GROUP BY ALL ORDER BY ALL").fetchall()
+    for evalset in ("in_dist", "holdout", "audit"):
+        for name in ("it000", "it001"):
+            assert counts[(evalset, name)] > 0
+    assert slices == {"in_dist", "holdout", "audit"} and len(by_set) == 6
+    assert counts[("audit", "it000")] == audit_pages

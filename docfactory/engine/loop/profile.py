@@ -67,6 +67,8 @@ class LoopProfile(_Strict):
     eval_docs: Annotated[int, Field(ge=1, description="fixed in-distribution evaluation documents")]
     holdout_docs: Annotated[int, Field(ge=0, description="fixed template-holdout evaluation documents")]
     holdout_templates: Annotated[list[str], Field(description="templates never trained on")] = []
+    audit_docs: Annotated[int, Field(ge=0, description="fixed audit set: drawn like the in-distribution set, never "
+                                                       "mined (strategy A/Bs are scored on it); 0: none")] = 0
     shard_docs: Annotated[int, Field(ge=1)] = 16
     augment: AugmentOptions = AugmentOptions()
     model: Annotated[str, Field(description="registered trainable model")] = "layout"

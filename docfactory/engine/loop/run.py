@@ -3,12 +3,15 @@ sets, augments, trains the base model, predicts and evaluates; each later iterat
 previous evaluation, saves a plan, generates `budget` new documents with the plan's weights,
 augments, finetunes (LoRA, new pages + replay share), predicts and evaluates on the same sets.
 
-The fixed evaluation sets are run folders of their own (RUN/evalsets/in_dist and
-RUN/evalsets/holdout): training never reads them, and `engine evaluate` scores every page of a run,
-so each set's evaluation covers exactly that set. in_dist holds new documents of the trained
-templates; holdout only the `holdout_templates`, which no iteration generates for training.
-Mining reads in_dist only: a template the model is never meant to learn is not something more
-training data can fix.
+The fixed evaluation sets are run folders of their own (RUN/evalsets/in_dist, holdout, audit and
+real): training never reads them, and `engine evaluate` scores every page of a run, so each set's
+evaluation covers exactly that set. in_dist holds new documents of the trained templates; holdout
+only the `holdout_templates`, which no iteration generates for training; audit (`audit_docs`) is
+drawn like in_dist but never mined, so an A/B of strategies is scored on pages mining never read;
+real is an imported labelled real set (`real_eval`). Mining reads in_dist (and real's weak fields):
+a template the model is never meant to learn is not something more training data can fix. Every
+evaluation's rows are also copied into the loop catalog's eval_* tables (column `evalset`), so one
+catalog answers across sets and iterations.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Callable
 from docfactory.engine.loop import state
 from docfactory.engine.loop.profile import LoopProfile, load_profile
 
-EVAL_SETS = ("in_dist", "holdout", "real")
+EVAL_SETS = ("in_dist", "holdout", "audit", "real")
 STEPS_FIRST = ("eval_sets", "generate", "augment", "train", "predict", "evaluate", "record")
 STEPS_LATER = ("plan", "generate", "augment", "train", "predict", "evaluate", "record")
 
@@ -76,8 +79,9 @@ def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | Non
     # copied and continued with either strategy or budget (benchmarks/loop_ab.py); a run that
     # mixes them is still refused.
     claimed = profile.model_dump()
-    if claimed["real_eval"] is None:  # runs made before real sets existed claimed no such key
-        del claimed["real_eval"]
+    for key in ("real_eval", "audit_docs"):  # runs made before these keys existed claimed neither
+        if not claimed[key]:
+            del claimed[key]
     state.init(run_dir, {"profile": claimed, "seed": request.seed})
     if request.iterations > 1:
         state.claim(run_dir, "loop/later", {"strategy": request.strategy, "budget": loop.budget})
@@ -142,6 +146,8 @@ class _Loop:
         self._generate_into(evalset_dir(self.run_dir, "in_dist"), p.eval_docs, self.train_templates, "eval", 0, {})
         if p.holdout_templates and p.holdout_docs:
             self._generate_into(evalset_dir(self.run_dir, "holdout"), p.holdout_docs, p.holdout_templates, "holdout", 0, {})
+        if p.audit_docs:  # drawn like in_dist (new doc ids: new documents), never mined: what an A/B is scored on
+            self._generate_into(evalset_dir(self.run_dir, "audit"), p.audit_docs, self.train_templates, "audit", 0, {})
         if p.real_eval is not None:
             from docfactory.engine.real_sets import ImportRequest, import_set
 
@@ -202,6 +208,7 @@ class _Loop:
         for name in self.eval_sets():
             rule = self.profile.real_eval.rule() if name == "real" and self.profile.real_eval else None
             evaluate_run(evalset_dir(self.run_dir, name), self.predictions(k, name), name=eval_name(k), match=rule)
+            state.copy_evaluation(self.run_dir, name, evalset_dir(self.run_dir, name), eval_name(k))
 
     def _record(self, k: int) -> None:
         from docfactory.engine.catalog import open_catalog
@@ -219,6 +226,7 @@ class _Loop:
             "field_f1": overall["in_dist"]["field_f1"], "teds": overall["in_dist"]["teds"],
             "holdout_field_f1": overall.get("holdout", {}).get("field_f1"), "holdout_teds": overall.get("holdout", {}).get("teds"),
             "real_field_f1": overall.get("real", {}).get("field_f1"), "real_match": overall.get("real", {}).get("match_mean"),
+            "audit_field_f1": overall.get("audit", {}).get("field_f1"),
             "metrics": overall, "slices": {name: s["slices"] for name, s in summaries.items()},
             "stage_seconds": seconds, "wall_seconds": round(sum(seconds.values()), 3)})
 

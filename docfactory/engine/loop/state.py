@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS iterations (
 );
 ALTER TABLE iterations ADD COLUMN IF NOT EXISTS real_field_f1 DOUBLE;
 ALTER TABLE iterations ADD COLUMN IF NOT EXISTS real_match DOUBLE;
+ALTER TABLE iterations ADD COLUMN IF NOT EXISTS audit_field_f1 DOUBLE;
 """
 
 
@@ -61,9 +62,9 @@ def record_iteration(run_dir: Path, row: dict) -> None:
         values[key] = json.dumps(values[key], sort_keys=True)
     columns = ["iteration", "strategy", "n_train", "n_train_total", "field_f1", "teds", "holdout_field_f1",
                "holdout_teds", "metrics", "slices", "stage_seconds", "wall_seconds", "created_at", "real_field_f1",
-               "real_match"]
-    values.setdefault("real_field_f1", None)
-    values.setdefault("real_match", None)
+               "real_match", "audit_field_f1"]
+    for key in ("real_field_f1", "real_match", "audit_field_f1"):
+        values.setdefault(key, None)
     with open_catalog(run_dir) as catalog:
         catalog.sql(f"INSERT OR REPLACE INTO iterations ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                     [values[c] for c in columns])
@@ -79,3 +80,37 @@ def iterations(run_dir: Path) -> list[dict]:
         for key in ("metrics", "slices", "stage_seconds"):
             row[key] = json.loads(row[key])
     return rows
+
+
+# The loop's own catalog answers across its evaluation sets and iterations: each evaluation's rows
+# are copied into eval_<kind> tables with an `evalset` column (in_dist, holdout, audit, real).
+EVAL_COPIES = ("doc_scores", "field_errors", "table_errors", "slices")
+
+
+def copy_evaluation(run_dir: Path, evalset: str, folder: Path, name: str) -> None:
+    """Replace evaluation `name` of evaluation set `evalset` (the run folder `folder`) in the loop
+    catalog's eval_doc_scores, eval_field_errors, eval_table_errors and eval_slices."""
+    source = str(Path(folder) / "catalog.duckdb").replace("'", "''")
+    with open_catalog(run_dir) as catalog:
+        catalog.sql(f"ATTACH '{source}' AS evalset_src (READ_ONLY)")
+        try:
+            catalog.sql("BEGIN")
+            for kind in EVAL_COPIES:
+                exists = catalog.sql("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'evalset_src' "
+                                     "AND table_name = ?", [kind]).fetchone()[0]
+                if not exists:
+                    continue
+                where = "" if kind == "slices" else " WHERE name = ?"
+                params = [] if kind == "slices" else [name]
+                catalog.sql(f"CREATE TABLE IF NOT EXISTS eval_{kind} AS SELECT CAST(NULL AS VARCHAR) AS evalset, * "
+                            f"FROM evalset_src.{kind} LIMIT 0")
+                catalog.sql(f"DELETE FROM eval_{kind} WHERE evalset = ?" + ("" if kind == "slices" else " AND name = ?"),
+                            [evalset, *params])
+                catalog.sql(f"INSERT INTO eval_{kind} BY NAME SELECT ? AS evalset, * FROM evalset_src.{kind}{where}",
+                            [evalset, *params])
+            catalog.sql("COMMIT")
+        except Exception:
+            catalog.sql("ROLLBACK")
+            raise
+        finally:
+            catalog.sql("DETACH evalset_src")

@@ -129,7 +129,8 @@ def _worst(run_dir: Path, k: int, n: int = 3, evalset: str = "in_dist") -> str:
         # one stray prediction and says nothing about the model.
         worst = catalog.sql("SELECT doc_id, page, field_f1 FROM doc_scores WHERE name = ? AND field_f1 IS NOT NULL "
                             "AND n_fields > 0 ORDER BY field_f1, doc_id, page LIMIT ?", [eval_name(k), n]).fetchall()
-        html = [f"<h2 id='worst-{evalset.name}'>Worst pages of it{k:03d} ({title}, pages with gold fields)</h2>"]
+        anchor = "worst" if evalset.name == "in_dist" else f"worst-{evalset.name}"
+        html = [f"<h2 id='{anchor}'>Worst pages of it{k:03d} ({title}, pages with gold fields)</h2>"]
         for doc_id, page, f1 in worst:
             image = catalog.sql("SELECT image FROM documents WHERE doc_id = ? AND page = ?", [doc_id, page]).fetchone()[0]
             fields = catalog.sql("SELECT field, gold, pred, error_type FROM field_errors WHERE name = ? AND doc_id = ? "

@@ -44,7 +44,7 @@ class TrainError(RuntimeError):
 
 
 def ocr_settings(config: LayoutConfig) -> OcrSettings:
-    return OcrSettings(lang=config.ocr.lang, psm=config.ocr.psm, scale=config.ocr.scale)
+    return OcrSettings(lang=config.ocr.lang, psm=config.ocr.psm, scale=config.ocr.scale, engine=config.ocr.engine)
 
 
 class LayoutTrainer:
@@ -102,7 +102,8 @@ class LayoutTrainer:
             if state is not None:  # the vocabulary the checkpoint's weights were trained with
                 tokenizer = Tokenizer.from_str(state["tokenizer"])
             else:
-                tokenizer = train_tokenizer((w["text"] for ws in train_words for w in ws), cfg.model.vocab_size)
+                tokenizer = train_tokenizer((w["text"] for ws in train_words for w in ws), cfg.model.vocab_size,
+                                            lowercase=cfg.model.case == "fold")
             tagset = build_tagset(train_pages, cfg.model.max_cols)
             clean = [p for p in train_pages if p.words is not None]
             separators = learn_separators(clean, page_words(clean, "pdf", settings), cfg.data.min_overlap)

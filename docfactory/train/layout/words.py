@@ -1,8 +1,11 @@
 """Word sources and reading order.
 
 - `pdf`: the page's PDF text layer (`PageInput.words`): exact, free, born-digital pages only.
-- `ocr`: Tesseract on the page image (docfactory.train.ocr), cached by image hash.
-- `auto`: the text layer where the page has one, OCR otherwise (augmented copies, scans).
+- `ocr`: the page image through the OCR engine the settings name (docfactory.train.ocr), cached by
+  image hash.
+- `tesseract`, `rapidocr`: OCR with that engine, whatever the settings name (comparisons, baselines).
+- `auto`: the text layer where the page has one, the settings' OCR engine otherwise (augmented
+  copies, scans).
 
 Whatever the source, words are put in one reading order: visual lines (words whose vertical
 extents overlap), top to bottom, each left to right. The tagger sees the same order in training
@@ -12,10 +15,13 @@ and prediction, and a table row comes out as one run of words.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Iterable
 
 from docfactory.train.base import PageInput
-from docfactory.train.ocr import OcrCache, OcrSettings, check_image, ocr_images
+from docfactory.train.ocr import ENGINES, OcrCache, OcrSettings, check_image, ocr_images
+
+SOURCES = ("auto", "pdf", "ocr", *ENGINES)  # an engine's name forces that engine
 
 
 class WordSourceError(ValueError):
@@ -25,15 +31,17 @@ class WordSourceError(ValueError):
 def page_words(pages: list[PageInput], source: str, settings: OcrSettings, cache: OcrCache | None = None,
                workers: int = 1, on_page=None) -> list[list[dict]]:
     """Each page's words in reading order: [{"text", "box", "conf", "vline"}]."""
-    if source not in ("auto", "pdf", "ocr"):
-        raise WordSourceError(f"unknown word source {source!r} (known: auto, pdf, ocr)")
+    if source not in SOURCES:
+        raise WordSourceError(f"unknown word source {source!r} (known: {', '.join(SOURCES)})")
+    if source in ENGINES:
+        settings = replace(settings, engine=source)
     out: list[list[dict] | None] = [None] * len(pages)
     to_ocr: list[int] = []
     for i, page in enumerate(pages):
         if source == "pdf" or (source == "auto" and page.words is not None):
             if page.words is None:
                 raise WordSourceError(f"{_where(page)}: no PDF text layer (an augmented copy or an image file); "
-                                      "use the ocr or auto word source")
+                                      "use an OCR word source (ocr, tesseract, rapidocr) or auto")
             out[i] = [{"text": w["text"], "box": dict(w["box"]), "conf": 1.0} for w in page.words]
         else:
             to_ocr.append(i)
