@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+from docfactory.engine.lock import locks_run
 from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.executor import Executor, TaskError, describe, executor_for
@@ -123,6 +124,7 @@ def make_augment_shards(run_dir: str, settings: AugmentSettings, task: _Task):
             rejections, stats)
 
 
+@locks_run(create=False)
 def run_augment(run_dir: Path | str, cfg: AugmentConfig,
                 on_shard: Callable[[ShardInfo, int], None] | None = None,
                 executor: Executor | None = None) -> AugmentSummary:

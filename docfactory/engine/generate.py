@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from docfactory.engine.lock import locks_run
 from docfactory.engine import storage
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.executor import Executor, TaskError, describe, executor_for
@@ -107,6 +108,7 @@ def make_shard(run_dir: str, cfg: GenerateConfig, names: list[str], task: _Shard
     return info, rejections, task.stop - task.start
 
 
+@locks_run(create=True)
 def run_generate(run_dir: Path | str, cfg: GenerateConfig,
                  on_shard: Callable[[ShardInfo, int, int], None] | None = None,
                  executor: Executor | None = None) -> GenerateSummary:

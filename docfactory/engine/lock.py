@@ -100,5 +100,22 @@ def _acquire(root: Path, argv: Sequence[str]) -> int:
     return fd
 
 
+def locks_run(create: bool = False):
+    """Decorate a step whose first argument is the run it writes: it runs holding RUN/.lock, so a
+    Python caller gets the same one-writer guarantee as the `engine` command (re-entrant: the CLI's
+    own lock and a loop's nested steps are the same holder). A None run takes no lock."""
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(run_dir, *args, **kwargs):
+            if run_dir is None:
+                return fn(run_dir, *args, **kwargs)
+            with run_lock(run_dir, create=create):
+                return fn(run_dir, *args, **kwargs)
+        return wrapper
+    return decorate
+
+
 def is_held_here(run_dir: Path | str) -> bool:
     return storage.run_root(run_dir) in _held

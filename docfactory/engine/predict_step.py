@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from docfactory.engine.lock import locks_run
 from docfactory.engine import storage
 from docfactory.engine.executor import Executor, TaskError, describe, executor_for
 from docfactory.engine.ocr_cache import SnapshotOcrCache, listed_shards, write_entries
@@ -68,6 +69,7 @@ class PredictResult:
     errors: list[str] = field(default_factory=list)  # "doc page N: reason" of pages the model raised on
 
 
+@locks_run(create=False)
 def run_predict(run_dir: Path | str | None, request: PredictRequest, on_page: Callable[[int, int], None] | None = None,
                 executor: Executor | None = None, workers: int = 1) -> PredictResult:
     """Predict the requested pages; `executor` runs the tasks (default: a local pool of `workers`
@@ -78,6 +80,10 @@ def run_predict(run_dir: Path | str | None, request: PredictRequest, on_page: Ca
         entry = get_model(request.model)
     except KeyError as exc:
         raise PredictStepError(str(exc).strip("'\"")) from None
+    if root is not None and request.images is None:
+        from docfactory.engine.shards import verify_listed
+
+        verify_listed(root, ("documents", "augmented"))  # a corrupt page shard is refused by name
     tasks = _tasks(root, request)
     total = sum(len(task) for task in tasks)
     if not total:

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from docfactory.engine.lock import locks_run
 from docfactory.engine import storage
 from docfactory.engine.catalog import CATALOG_FILE, open_catalog
 from docfactory.engine.ocr_cache import ShardOcrCache
@@ -46,6 +47,7 @@ def models_dir(run_dir: Path | str, model: str) -> Path:
     return Path(run_dir).resolve() / "models" / model
 
 
+@locks_run(create=False)
 def run_train(run_dir: Path | str, request: TrainRequest, log: Callable[[str], None] = print) -> Path | str:
     """Train; returns the checkpoint folder (RUN/models/MODEL/itNNN: a URL for a run at a URL)."""
     root = storage.run_root(run_dir)

@@ -89,6 +89,12 @@ def test_linear_probes_report_pretrained_and_random_init(emitted, pretrained):
     assert set(report) == {"template", "table_block"}
     for row in report.values():
         assert 0 <= row["pretrained"] <= 1 and 0 <= row["random_init"] <= 1 and row["n_eval"] > 0
+        lo, hi = row["pretrained_ci95"]
+        assert lo <= row["pretrained"] <= hi
+    # the probe reads the features, not the label frequencies: with the train labels shuffled it
+    # falls well below the real probe (a broken probe or constant features would not)
+    template = report["template"]
+    assert template["pretrained"] >= template["shuffled"] + 0.2, template
 
 
 def test_stage_a_freezes_the_encoder_and_stage_b_moves_it_much_less_than_the_adapter(emitted, pretrained):

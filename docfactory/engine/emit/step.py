@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Literal
 
 
+from docfactory.engine.lock import locks_run
 from docfactory.engine import storage
 from docfactory.engine.catalog import Catalog, StepConfigMismatch, open_catalog
 from docfactory.engine.emit.blocks import page_blocks
@@ -213,6 +214,7 @@ def _read_augmented(run: str, docs: list[dict], index: dict) -> dict:
     return out
 
 
+@locks_run(create=False)
 def run_emit(run_dir: Path | str, cfg: EmitConfig,
              on_shard: Callable[[list[ShardInfo]], None] | None = None,
              executor: Executor | None = None) -> EmitSummary:

@@ -23,7 +23,8 @@ from docfactory.engine.evaluation.predictions import PredictionsError, read_pred
 from docfactory.engine.evaluation.scoring import ScoringOptions, score_pages
 from docfactory.engine.evaluation.slices import refresh_slices_view
 from docfactory.engine.evaluation.summary import build_summary, write_summary
-from docfactory.engine.shards import ShardInfo, write_shard
+from docfactory.engine.lock import run_lock
+from docfactory.engine.shards import ShardInfo, verify_listed, write_shard
 from docfactory.evaluate.match_rules import check_rule
 
 EVAL_KINDS = ("doc_scores", "field_errors", "table_errors", "prediction_errors")
@@ -68,6 +69,12 @@ def evaluate_run(run_dir: Path | str, predictions: Path | str, name: str | None 
     options = replace(options or ScoringOptions(), match=check_rule(match) if match else (options.match if options else None))
     if not predictions.is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
+    with run_lock(run_dir, create=False):  # one writer per run, whoever calls (engine.lock; re-entrant)
+        return _evaluate(run_dir, predictions, name, strict, options, splits, started)
+
+
+def _evaluate(run_dir, predictions: Path, name: str, strict: bool, options: ScoringOptions, splits, started: float):
+    verify_listed(run_dir, ("documents", "augmented"))  # a corrupt gold shard is refused by name
     with open_catalog(run_dir, read_only=True) as catalog:
         gold = load_gold(catalog, splits)
         copies = {k: v for k, v in load_copies(catalog).items() if (k[0], k[1]) in gold}

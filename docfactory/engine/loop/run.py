@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from docfactory.engine.lock import locks_run
 from docfactory.engine.loop import state
 from docfactory.engine.loop.profile import LoopProfile, load_profile
 
@@ -66,6 +67,7 @@ def doc_prefix(iteration: int) -> str:
     return "doc" if iteration == 0 else f"it{iteration:03d}"  # a new doc-id prefix per iteration
 
 
+@locks_run(create=True)
 def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | None = None) -> list[dict]:
     """Run (or resume) the loop up to `request.iterations`; returns the `iterations` rows."""
     if request.strategy not in ("hard", "uniform"):

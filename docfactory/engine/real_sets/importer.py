@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from docfactory.engine.lock import locks_run
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.real_sets.field_map import FieldMap, load_field_map
 from docfactory.engine.real_sets.formats import DEFAULT_MAPS, READERS, RealPage, RealSetError, read_source
@@ -63,6 +64,7 @@ def field_map_for(request: ImportRequest) -> FieldMap:
     return fmap
 
 
+@locks_run(create=True)
 def import_set(out: Path | str, request: ImportRequest, on_page: Callable[[int, int], None] | None = None) -> ImportResult:
     started = time.perf_counter()
     out = Path(out)

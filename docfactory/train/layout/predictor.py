@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
 import torch
 
 from docfactory.train.base import PageInput, chunked
@@ -71,8 +72,22 @@ class LayoutPredictor:
         for index, example in enumerate(examples):
             mine = [(w, l) for w, l in zip(windows, logits) if w.page == index]
             probs = word_probabilities([w for w, _ in mine], [l for _, l in mine], len(example.words))
+            probs["field"] = self.within_kind(probs["field"], pages[index].kind)
             results.append(assemble(example.words, probs, tagset, self.meta.get("separators", {})))
         return results
+
+    def within_kind(self, field_probs: np.ndarray, kind: str | None) -> np.ndarray:
+        """A page whose kind is known (a run's page, an imported real page) is tagged with that
+        kind's fields only: the other patterns' tags get probability 0 before decoding."""
+        allowed = (self.meta.get("kind_patterns") or {}).get(kind) if kind else None
+        if not allowed or not len(field_probs):
+            return field_probs
+        keep = set(allowed)
+        mask = np.ones(field_probs.shape[1], dtype=bool)
+        for tag in range(1, field_probs.shape[1]):
+            pattern, _ = self.model.tagset.field_of(tag)
+            mask[tag] = pattern in keep
+        return field_probs * mask
 
 
 def _lines(words: list[dict]) -> list[list[dict]]:

@@ -43,6 +43,18 @@ class TrainError(RuntimeError):
     pass
 
 
+def kind_patterns(pages: list[PageInput]) -> dict[str, list[str]]:
+    """kind -> the field patterns its training pages carry: a page of a known kind is only tagged
+    with its kind's fields (a receipt has no buyer.name), see LayoutPredictor."""
+    from docfactory.train.layout.tags import pattern_of
+
+    out: dict[str, set[str]] = {}
+    for page in pages:
+        if page.kind:
+            out.setdefault(page.kind, set()).update(pattern_of(f["name"]) for f in page.meta.get("fields") or [])
+    return {kind: sorted(patterns) for kind, patterns in sorted(out.items())}
+
+
 def ocr_settings(config: LayoutConfig) -> OcrSettings:
     return OcrSettings(lang=config.ocr.lang, psm=config.ocr.psm, scale=config.ocr.scale, engine=config.ocr.engine)
 
@@ -150,7 +162,8 @@ class LayoutTrainer:
         model.load_state_dict(loop.best_state or model.state_dict())
         model.eval()
         if iteration == 0:
-            save_model(model, tokenizer, {"separators": separators, "iteration": 0}, out_dir / lora.MODEL_DIR)
+            save_model(model, tokenizer, {"separators": separators, "iteration": 0,
+                                          "kind_patterns": kind_patterns(train_pages)}, out_dir / lora.MODEL_DIR)
         else:
             lora.save_adapter(model, out_dir / lora.ADAPTER_DIR)
         summary = {"iteration": iteration, "kind": "full" if iteration == 0 else "lora", "steps": loop.step,

@@ -45,7 +45,10 @@ class PageRef:
 
 def load_pages(run_dir: Path | str, splits: tuple[str, ...] | None = None) -> list[PageRef]:
     """The listed pretrain rows (metadata only; images are read later, a shard at a time)."""
+    from docfactory.engine.shards import verify_listed
+
     out: list[PageRef] = []
+    verify_listed(run_dir, ("pretrain",))  # a corrupt shard is refused by name (CorruptShardError)
     with open_catalog(run_dir, read_only=True) as catalog:
         shards = sorted(catalog.listed("pretrain"))
         if not shards:

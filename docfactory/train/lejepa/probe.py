@@ -79,12 +79,21 @@ def probe_data(tokens: torch.Tensor, refs: list[PageRef], cfg: LejepaConfig, tas
 
 def linear_probe(data: ProbeData, l2: float = 1e-2, iterations: int = 200) -> float:
     """Accuracy on the held-out rows of a softmax regression fitted on the train rows."""
+    return probe_hits(data, l2, iterations).float().mean().item()
+
+
+def probe_hits(data: ProbeData, l2: float = 1e-2, iterations: int = 200, shuffle_seed: int | None = None) -> torch.Tensor:
+    """Per held-out row, whether the probe got it right. `shuffle_seed`: fit on the train labels
+    shuffled (a seeded permutation): the chance-level control a real probe must beat."""
     tr, te = data.train, ~data.train
     if not tr.any() or not te.any():
         raise ValueError("the probe needs train pages and val/test pages")
     mean, std = data.x[tr].mean(0), data.x[tr].std(0).clamp_min(1e-6)
     x = (data.x - mean) / std
     n_classes = int(data.y.max()) + 1
+    y_train = data.y[tr]
+    if shuffle_seed is not None:
+        y_train = y_train[torch.randperm(len(y_train), generator=torch.Generator().manual_seed(shuffle_seed))]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         head = nn.Linear(x.shape[1], n_classes)
@@ -92,18 +101,28 @@ def linear_probe(data: ProbeData, l2: float = 1e-2, iterations: int = 200) -> fl
 
     def closure():
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(head(x[tr]), data.y[tr]) + l2 * head.weight.square().sum()
+        loss = nn.functional.cross_entropy(head(x[tr]), y_train) + l2 * head.weight.square().sum()
         loss.backward()
         return loss
 
     opt.step(closure)
     with torch.no_grad():
-        return (head(x[te]).argmax(1) == data.y[te]).float().mean().item()
+        return head(x[te]).argmax(1) == data.y[te]
+
+
+def bootstrap_interval(hits: torch.Tensor, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95 % interval of an accuracy over resamples (with replacement) of the evaluation rows."""
+    generator = torch.Generator().manual_seed(seed)
+    draws = torch.randint(len(hits), (resamples, len(hits)), generator=generator)
+    means = hits.float()[draws].mean(1).sort().values
+    return round(means[int(0.025 * (resamples - 1))].item(), 4), round(means[int(0.975 * (resamples - 1))].item(), 4)
 
 
 def compare(pretrained: LejepaModel, random_init: LejepaModel, run_dir: Path | str,
             tasks: tuple[str, ...] = ("template", "table_block")) -> dict[str, dict[str, float]]:
-    """{task: {"pretrained": acc, "random_init": acc, "n_train": .., "n_eval": ..}} on the run's pages."""
+    """{task: {"pretrained": acc, "random_init": acc, "<name>_ci95": [lo, hi] (bootstrap over the
+    evaluation rows), "shuffled": the pretrained features' accuracy with the train labels shuffled,
+    "n_train": .., "n_eval": ..}} on the run's pages."""
     refs = load_pages(run_dir, ("train",) + EVAL_SPLITS)
     cache = ImageCache(run_dir)
     refs.sort(key=lambda r: (r.shard, r.row))  # one shard read at a time
@@ -113,7 +132,11 @@ def compare(pretrained: LejepaModel, random_init: LejepaModel, run_dir: Path | s
         row: dict[str, float] = {}
         for name, tok in tokens.items():
             data = probe_data(tok, refs, pretrained.cfg, task)
-            row[name] = round(linear_probe(data), 4)
+            hits = probe_hits(data)
+            row[name] = round(hits.float().mean().item(), 4)
+            row[f"{name}_ci95"] = list(bootstrap_interval(hits))
             row["n_train"], row["n_eval"] = int(data.train.sum()), int((~data.train).sum())
+            if name == "pretrained":
+                row["shuffled"] = round(probe_hits(data, shuffle_seed=0).float().mean().item(), 4)
         report[task] = row
     return report

@@ -43,9 +43,14 @@ class Pair:
 
 def load_pairs(run_dir: Path | str, split: str, tasks: tuple[str, ...] | None = None, max_pairs: int | None = None,
                seed: int = 0) -> list[Pair]:
+    from docfactory.engine.shards import verify_listed
+
     with open_catalog(run_dir, read_only=True) as catalog:
         if not catalog.listed("pairs"):
             raise FileNotFoundError(f"{run_dir}: no pairs shards (run `engine emit {run_dir}` first)")
+    # the pairs and the page images they point at: a corrupt shard is refused by name (CorruptShardError)
+    verify_listed(run_dir, ("pairs", "documents", "augmented"))
+    with open_catalog(run_dir, read_only=True) as catalog:
         sql = ("SELECT pair_id, doc_id, page, kind, task, target, prompt, answer, image_shard, image_row, \"copy\" "
                "FROM pairs WHERE split = ?")
         params: list = [split]
