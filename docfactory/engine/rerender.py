@@ -33,6 +33,9 @@ def rerender(run_dir: Path | str, doc_id: str, template_dirs: list[str] = ()) ->
     if not stored:
         raise KeyError(f"{doc_id}: no such document in {run_dir}")
     first = stored[0]
+    if first.get("source") == "real":
+        raise ValueError(f"{doc_id}: a real page imported from {first.get('dataset')} (engine import): there is no "
+                         "template and seed to rebuild it from")
     spec = DocSpec(doc_id=doc_id, template=first["template"], seed=first["seed"], knobs=Knobs(**first["knobs"]))
     records, rejections = generate_pages([spec], TemplateRegistry(template_dirs))
     if rejections:

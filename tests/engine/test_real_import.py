@@ -227,6 +227,11 @@ def test_cli_import_and_refusals(tmp_path):
     assert "imported 1 sroie pages as kind receipt" in done.stdout
     refused = subprocess.run([*engine, "augment", str(run), "--preset", "mild"], capture_output=True, text=True)
     assert refused.returncode == 1 and "an imported real set" in refused.stderr
+    for command in (["export", str(run), "--format", "coco", "--out", str(tmp_path / "coco")], ["emit", str(run)]):
+        refused = subprocess.run([*engine, *command], capture_output=True, text=True)
+        assert refused.returncode == 1 and "an imported real set" in refused.stderr, refused.stderr
+    refused = subprocess.run([*engine, "rerender", str(run), "sroie-000"], capture_output=True, text=True)
+    assert refused.returncode == 1 and "a real page imported from sroie" in refused.stderr
     bad = subprocess.run([*engine, "import", str(src), "--format", "nope", "--out", str(tmp_path / "x")],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "unknown format 'nope' (known: sroie, donut, funsd, json, pubtabnet)" in bad.stderr

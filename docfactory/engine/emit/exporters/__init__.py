@@ -33,6 +33,9 @@ def export_run(run: Path | str, fmt: str, out: Path | str, *, overwrite: bool = 
     if fmt not in EXPORTERS:
         raise ExportError(f"unknown export format {fmt!r} (known: {', '.join(EXPORTERS)})")
     run, out = storage.run_root(run), Path(out).resolve()  # the run: a local folder or an fsspec URL
+    from docfactory.engine.real_sets import refuse_real
+
+    refuse_real(run, "export", ExportError)
     with open_catalog(run, read_only=True) as catalog:
         splits = splits or recorded_splits(catalog) or SplitConfig()
         prepare_out(out, run, overwrite, fmt)
