@@ -87,8 +87,18 @@ def test_gold_tags_assemble_to_the_gold_answer(run, pages, tmp_path):
             handle.write(json.dumps({"doc_id": page.doc_id, "page": page.page, "fields": answer["fields"],
                                      "tables": answer["tables"]}, ensure_ascii=False) + "\n")
     overall = evaluate_run(run, preds, name="oracle").summary["overall"]
-    assert overall["field_f1"] == 1.0
     assert overall["teds"] == 1.0 and overall["teds_s"] == 1.0
+    # Every value comes back; the only difference allowed is where a long address line wrapped on the
+    # page: the label breaks lines where the address does, the words where the page did.
+    from docfactory.engine.catalog import open_catalog
+
+    with open_catalog(run, read_only=True) as catalog:
+        wrong = catalog.sql("SELECT field_pattern, gold, pred, error_type FROM field_errors WHERE name = 'oracle' "
+                            "AND error_type IS NOT NULL").fetchall()
+    for pattern, gold, pred, error_type in wrong:
+        assert pattern.endswith("address") and error_type == "format_only", (pattern, gold, pred)
+        assert " ".join(gold.split()) == " ".join(pred.split())
+    assert overall["field_f1"] >= 0.99
 
 
 def test_training_lowers_loss_and_records_the_run(trained, run):

@@ -70,7 +70,10 @@ class ContentContext:
         return Field("percent", format_percent(rate, self.loc), f"{rate.normalize():f}")
 
     def date(self, day: dt.date, fmt: str | None = None) -> Field:
-        """The locale's date format, or `fmt` (strftime) where a template prints another."""
+        """The locale's date format, or `fmt` (strftime) where a template prints another; a `fmt`
+        ending in "^" prints in capitals ("%d %b %Y^" -> "05 MAR 2018", as till slips do)."""
+        if fmt and fmt.endswith("^"):
+            return Field("date", day.strftime(fmt[:-1]).upper(), day.isoformat())
         return Field("date", day.strftime(fmt) if fmt else format_date(day, self.loc), day.isoformat())
 
     def time(self, hour: int, minute: int) -> Field:

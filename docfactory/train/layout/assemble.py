@@ -30,16 +30,18 @@ class Span:
     confs: list[float]
 
 
-def assemble(words: list[dict], probs: dict[str, np.ndarray], tagset: TagSet, separators: dict) -> dict:
+def assemble(words: list[dict], probs: dict[str, np.ndarray], tagset: TagSet, separators: dict,
+             types: dict[str, str] | None = None) -> dict:
     """{"fields", "tables", "confidence"} for one page from its words' tag probabilities."""
-    fields, confidence = assemble_fields(words, probs["field"], tagset, separators)
+    fields, confidence = assemble_fields(words, probs["field"], tagset, separators, types)
     tables = assemble_tables(words, probs["table"], probs["col"], probs["span"]) if len(words) else []
     return {"fields": fields, "tables": tables, "confidence": confidence}
 
 
 # -- fields ------------------------------------------------------------------------------------
 
-def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, separators: dict) -> tuple[dict, dict]:
+def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, separators: dict,
+                    types: dict[str, str] | None = None) -> tuple[dict, dict]:
     spans: list[Span] = []
     latest: dict[str, Span] = {}
     tags = field_probs.argmax(axis=1) if len(words) else []
@@ -55,16 +57,47 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
         else:
             latest[pattern].words.append(i)
             latest[pattern].confs.append(conf)
+    for span in spans:
+        span.words = fill_gaps(span.words, words, tags)
     flat: dict[str, tuple[str, float]] = {}
     counter = _ItemCounter()
     for span in spans:
         name = counter.name(span.pattern)
-        value = join_words([words[i] for i in span.words], span.pattern, separators)
+        value = typed_cleanup(join_words([words[i] for i in span.words], span.pattern, separators),
+                              (types or {}).get(span.pattern))
         conf = min(span.confs)
         if name not in flat or flat[name][1] < conf:  # a scalar field found twice: keep the surer one
             flat[name] = (value, conf)
     tree = unflatten({name: value for name, (value, _) in flat.items()})
     return tree, {name: round(conf, 4) for name, (_, conf) in flat.items()}
+
+
+_TYPED = {"date", "time", "money", "number", "integer", "percent"}
+_STRAY = ":;,=|"
+
+
+def typed_cleanup(value: str, kind: str | None) -> str:
+    """A number or date never starts or ends with a label's colon or a separator: OCR glues them on
+    (":12/28/2017", "80.90:"). Text values keep theirs."""
+    if kind not in _TYPED:
+        return value
+    cleaned = value.strip().lstrip(_STRAY).rstrip(_STRAY).strip()
+    return cleaned or value
+
+
+def fill_gaps(members: list[int], words: list[dict], tags) -> list[int]:
+    """A value is contiguous within a visual line: untagged words between two of its words on the
+    same line belong to it ("BOOK [TA .K (TAMAN DAYA)] SDN BHD" on a scan whose middle words the
+    tagger was unsure of). Words tagged as another field are never taken."""
+    out: list[int] = []
+    for a, b in zip(members, members[1:] + [None]):
+        out.append(a)
+        if b is None or b <= a + 1 or words[a].get("vline") is None or words[a].get("vline") != words[b].get("vline"):
+            continue
+        between = range(a + 1, b)
+        if all(int(tags[j]) == 0 for j in between):
+            out.extend(between)
+    return out
 
 
 class _ItemCounter:

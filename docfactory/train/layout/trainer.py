@@ -55,6 +55,13 @@ def kind_patterns(pages: list[PageInput]) -> dict[str, list[str]]:
     return {kind: sorted(patterns) for kind, patterns in sorted(out.items())}
 
 
+def field_types(pages: list[PageInput]) -> dict[str, str]:
+    """field pattern -> its type (date, money, text, ...), for the assembler's typed clean-up."""
+    from docfactory.train.layout.tags import pattern_of
+
+    return dict(sorted({pattern_of(f["name"]): f["type"] for p in pages for f in p.meta.get("fields") or []}.items()))
+
+
 def ocr_settings(config: LayoutConfig) -> OcrSettings:
     return OcrSettings(lang=config.ocr.lang, psm=config.ocr.psm, scale=config.ocr.scale, engine=config.ocr.engine)
 
@@ -163,7 +170,8 @@ class LayoutTrainer:
         model.eval()
         if iteration == 0:
             save_model(model, tokenizer, {"separators": separators, "iteration": 0,
-                                          "kind_patterns": kind_patterns(train_pages)}, out_dir / lora.MODEL_DIR)
+                                          "kind_patterns": kind_patterns(train_pages),
+                                          "field_types": field_types(train_pages)}, out_dir / lora.MODEL_DIR)
         else:
             lora.save_adapter(model, out_dir / lora.ADAPTER_DIR)
         summary = {"iteration": iteration, "kind": "full" if iteration == 0 else "lora", "steps": loop.step,
