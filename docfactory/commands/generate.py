@@ -65,7 +65,11 @@ def generate(
     if summary.augment is not None:
         _print_augment(summary.augment, out)
     _failed_shards(summary.failed_shards + (summary.augment.failed_shards if summary.augment else []), "generate", out)
-    if summary.template_errors or summary.failed_shards or (summary.augment and summary.augment.failed_shards):
+    dead = _all_rejected(out)
+    for template, count in dead:
+        err.print(f"[bold red]error:[/] template {template}: every one of its {count} documents was rejected; "
+                  f"see why: engine templates validate {template}", highlight=False)
+    if summary.template_errors or summary.failed_shards or (summary.augment and summary.augment.failed_shards) or dead:
         raise typer.Exit(1)
     if emit_after:
         from docfactory.engine.emit import EmitConfig, EmitError, run_emit
@@ -74,6 +78,18 @@ def generate(
             _print_emit(run_emit(out, EmitConfig(splits=cfg.splits, workers=gen.workers), executor=runner), out)
         except EmitError as exc:
             fail(str(exc))
+
+
+def _all_rejected(out) -> list[tuple[str, int]]:
+    """(template, rejected documents) for each template none of whose documents was verified."""
+    from docfactory.engine.catalog import open_catalog
+
+    with open_catalog(_root(out), read_only=True) as catalog:
+        has_docs = catalog.sql("SELECT count(*) FROM duckdb_views() WHERE view_name = 'documents'").fetchone()[0]
+        verified = {t for (t,) in catalog.sql("SELECT DISTINCT template FROM documents").fetchall()} if has_docs else set()
+        rejected = catalog.sql("SELECT template, count(DISTINCT doc_id) FROM rejections WHERE template IS NOT NULL "
+                               "GROUP BY 1 ORDER BY 1").fetchall()
+    return [(t, n) for t, n in rejected if t not in verified]
 
 
 def rerender(

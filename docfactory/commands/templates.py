@@ -58,8 +58,10 @@ def templates_show(name: str, templates: TemplateDirs = None) -> None:
 
 @templates_app.command("validate")
 def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Template name or folder; default: all.")] = None,
-                       templates: TemplateDirs = None) -> None:
-    """Check templates: YAML schema, Jinja syntax, fonts, and a sample render with full label coverage."""
+                       templates: TemplateDirs = None,
+                       samples: Annotated[int, typer.Option(help="Seeded documents rendered and verified per template.", min=1)] = 5) -> None:
+    """Check templates: YAML schema, Jinja syntax, fonts, label coverage, and seeded sample documents
+    rendered and verified exactly as `engine generate` does (every label against the PDF text)."""
     from docfactory.engine.generate import usable_templates
 
     dirs = [str(d) for d in templates or []]
@@ -75,12 +77,30 @@ def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Tem
         if name not in registry.templates and name not in registry.errors:
             fail(f"unknown template {name!r} (known: {', '.join(registry.names())})")
     usable, errors = usable_templates(registry, names)
+    from docfactory.generators import generate_pages, sample_spec
+
     for name in usable:
-        console.print(f"[green]ok[/] {name}")
+        specs = [sample_spec(0, i, [registry.get(name)], prefix="validate") for i in range(samples)]
+        _, rejected = generate_pages(specs, registry)
+        if rejected:  # what generate would reject: say which label, what was expected and what the PDF has
+            errors += [f"{name}: sample {r.doc_id} rejected at {r.stage}: {r.reason}{_where(registry.get(name), r.reason)}"
+                       for r in rejected]
+        else:
+            console.print(f"[green]ok[/] {name} ({samples} sample documents verified)")
     for message in errors:
         err.print(f"[bold red]error:[/] {message}", highlight=False)
     if errors:
         raise typer.Exit(1)
+
+
+def _where(template, reason: str) -> str:
+    """' (template.html.j2:LINE)' for a rejection that names a field, when its element is found."""
+    from docfactory.generators.pipeline import _source_line
+
+    if not reason.startswith("field "):
+        return ""
+    line = _source_line(template, reason[len("field "):].split(":", 1)[0])
+    return f" ({template.html_path}:{line})" if line else ""
 
 
 @templates_app.command("preview")

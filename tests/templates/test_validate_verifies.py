@@ -1,0 +1,45 @@
+"""`engine templates validate` renders seeded samples and runs the full verification, so a template
+that `generate` would reject never validates "ok"; and `generate` exits non-zero when a template had
+every document rejected."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from docfactory.cli import app
+
+BUILTIN = Path(__file__).resolve().parents[2] / "docfactory" / "templates"
+
+
+def broken_copy(tmp_path: Path) -> Path:
+    """receipt_shop whose total prints a character its label does not have: every document fails."""
+    folder = tmp_path / "tpl" / "receipt_bang"
+    shutil.copytree(BUILTIN / "receipt_shop", folder)
+    html = folder / "template.html.j2"
+    text = html.read_text()
+    assert '<td data-field="total">{{ doc.total }}</td>' in text
+    html.write_text(text.replace('<td data-field="total">{{ doc.total }}</td>', '<td data-field="total">{{ doc.total }}!</td>'))
+    return folder
+
+
+def test_validate_fails_where_generate_would_reject(tmp_path):
+    folder = broken_copy(tmp_path)
+    result = CliRunner(env={"COLUMNS": "300"}).invoke(app, ["templates", "validate", str(folder), "--samples", "2"])
+    assert result.exit_code == 1
+    assert "rejected at verify: field total: label" in result.output and "but the PDF has" in result.output
+    line = next(i for i, l in enumerate((folder / "template.html.j2").read_text().splitlines(), 1) if 'data-field="total"' in l)
+    assert f"template.html.j2:{line})" in result.output
+    ok = CliRunner().invoke(app, ["templates", "validate", "receipt_shop", "--samples", "2"])
+    assert ok.exit_code == 0 and "2 sample documents verified" in ok.output
+
+
+def test_generate_exits_non_zero_when_a_template_had_every_document_rejected(tmp_path):
+    folder = broken_copy(tmp_path)
+    out = tmp_path / "run"
+    result = CliRunner(env={"COLUMNS": "300"}).invoke(app, ["generate", "--n", "2", "--out", str(out), "--templates",
+                                                           str(folder.parent), "--template", "receipt_bang", "--workers", "1"])
+    assert result.exit_code == 1
+    assert "template receipt_bang: every one of its 2 documents was rejected" in result.output
