@@ -56,6 +56,37 @@ def templates_show(name: str, templates: TemplateDirs = None) -> None:
     console.print(table)
 
 
+@templates_app.command("fields")
+def templates_fields(kind: Annotated[str, typer.Argument(help="invoice | receipt | table")],
+                     templates: TemplateDirs = None) -> None:
+    """The fields a kind provides: path, type, the templates that print it, and an example value
+    (from one seeded document per template). A value can be labelled only once per document."""
+    from docfactory.generators import generate_pages, sample_spec
+    from docfactory.generators.content import pattern_of
+
+    registry = _registry([str(d) for d in templates or []])
+    chosen = [registry.get(n) for n in registry.names() if registry.get(n).kind == kind]
+    if not chosen:
+        kinds = sorted({registry.get(n).kind for n in registry.names()})
+        fail(f"unknown kind {kind!r} (known: {', '.join(kinds)})")
+    fields: dict[str, dict] = {}
+    for template in chosen:
+        for pattern, decl in template.config.fields.items():
+            entry = fields.setdefault(pattern, {"type": decl.type, "templates": [], "example": ""})
+            entry["templates"].append(template.name)
+        records, _ = generate_pages([sample_spec(0, 0, [template], prefix="fields")], registry)
+        for record in records:
+            for label in record.fields:
+                entry = fields.get(pattern_of(label.name))
+                if entry is not None and not entry["example"]:
+                    entry["example"] = label.value.replace("\n", " | ")
+    table = Table("field", "type", "templates", "example", title=f"fields of kind {kind}")
+    for pattern in sorted(fields):
+        f = fields[pattern]
+        table.add_row(pattern, f["type"], ", ".join(f["templates"]), f["example"][:40])
+    console.print(table)
+
+
 @templates_app.command("validate")
 def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Template name or folder; default: all.")] = None,
                        templates: TemplateDirs = None,

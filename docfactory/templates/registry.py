@@ -115,7 +115,19 @@ class Template:
         except TemplateError:
             raise
         except Exception as exc:  # Jinja's UndefinedError, SecurityError, TypeError from a filter…
-            raise TemplateError(self.html_path, f"{type(exc).__name__}: {exc}", _template_line(exc, self.html_path)) from exc
+            raise TemplateError(self.html_path, f"{type(exc).__name__}: {exc}{_hint(exc)}",
+                                _template_line(exc, self.html_path)) from exc
+
+
+def _hint(exc: BaseException) -> str:
+    """What to do instead, for the sandbox errors an author meets first."""
+    text = str(exc)
+    if isinstance(exc, SecurityError) and "is unsafe" in text and any(m in text for m in ("append", "update", "extend",
+                                                                                            "insert", "pop", "setdefault")):
+        return ("; templates run in Jinja's immutable sandbox: lists and dicts cannot be changed. Build a new one "
+                "instead ({% set xs = xs + [x] %}), or keep a counter in a namespace ({% set ns = namespace(n=0) %}"
+                "{% set ns.n = ns.n + 1 %})")
+    return ""
 
 
 def _template_line(exc: BaseException, path: Path) -> int | None:
@@ -187,6 +199,7 @@ class TemplateRegistry:
     def __init__(self, extra_dirs: Iterable[Path | str] = (), include_builtin: bool = True):
         self.templates: dict[str, Template] = {}
         self.errors: dict[str, TemplateError] = {}
+        self._first: dict[str, Path] = {}  # name -> the folder that registered it first
         roots = ([BUILTIN_DIR] if include_builtin else []) + [Path(d) for d in extra_dirs]
         for root in roots:
             if not root.is_dir():
@@ -197,10 +210,19 @@ class TemplateRegistry:
 
     def _add(self, folder: Path) -> None:
         name = folder.name
+        if self._first.get(name) == folder.resolve():
+            return  # the same folder reached twice (e.g. --templates . inside the built-in folder): one template
         if name in self.templates or name in self.errors:
-            self.errors[name] = TemplateError(folder, f"duplicate template name {name!r}: names must be unique across directories")
+            first = self._first.get(name)
+            hint = ""
+            if first is not None and first.parent == BUILTIN_DIR:
+                hint = (f"; {name!r} is a built-in template: rename your copy (engine templates new NAME --from "
+                        f"{name}), and give --templates the folder holding your templates, not the built-in one")
+            self.errors[name] = TemplateError(folder, f"duplicate template name {name!r} (also in {first or 'another folder'})"
+                                                      f": names must be unique across directories{hint}")
             self.templates.pop(name, None)
             return
+        self._first[name] = folder.resolve()
         try:
             self.templates[name] = load_template(folder)
         except TemplateError as exc:

@@ -43,3 +43,29 @@ def test_generate_exits_non_zero_when_a_template_had_every_document_rejected(tmp
                                                            str(folder.parent), "--template", "receipt_bang", "--workers", "1"])
     assert result.exit_code == 1
     assert "template receipt_bang: every one of its 2 documents was rejected" in result.output
+
+
+def test_fields_lists_a_kinds_fields_with_types_and_examples():
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["templates", "fields", "receipt"])
+    assert result.exit_code == 0, result.output
+    line = next(l for l in result.output.splitlines() if "store.company" in l)
+    assert "text" in line and "receipt_pos" in line and "receipt_shop" in line
+    assert next(l for l in result.output.splitlines() if " total " in l).count("money") == 1
+    bad = CliRunner().invoke(app, ["templates", "fields", "letter"])
+    assert bad.exit_code == 1 and "unknown kind 'letter'" in bad.output
+
+
+def test_the_sandbox_says_what_to_do_instead_of_append(tmp_path):
+    folder = tmp_path / "tpl" / "receipt_append"
+    shutil.copytree(BUILTIN / "receipt_shop", folder)
+    html = folder / "template.html.j2"
+    html.write_text("{% set xs = [] %}{{ xs.append(1) }}\n" + html.read_text())
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["templates", "validate", str(folder), "--samples", "1"])
+    assert result.exit_code == 1
+    assert "immutable sandbox" in result.output and "namespace(" in result.output and "template.html.j2:1" in result.output
+
+
+def test_the_builtin_folder_given_as_templates_is_not_a_duplicate(monkeypatch):
+    monkeypatch.chdir(BUILTIN)
+    result = CliRunner().invoke(app, ["templates", "validate", "receipt_shop", "--templates", ".", "--samples", "1"])
+    assert result.exit_code == 0, result.output
