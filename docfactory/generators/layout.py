@@ -26,6 +26,34 @@ class PageLayout:
     tables: dict[str, list[TableCell]] = field(default_factory=dict)  # boxes in CSS px here
 
 
+class UnverifiableStyle(ValueError):
+    """CSS on a labelled value that changes the glyphs drawn but not the text layer (small caps, case
+    features, letter spacing): the image would show what neither the PDF text nor the label says, so
+    verification could not catch it. Refused."""
+
+    def __init__(self, field: str, prop: str, value: object):
+        self.field = field
+        super().__init__(f"data-field=\"{field}\" has {prop}: {value}: it changes the glyphs drawn but not the "
+                         "text (the image would disagree with the label); print the value as it should read "
+                         "(e.g. capitals in the content) instead")
+
+
+# Case-changing OpenType features: the text layer keeps the letters, the glyphs change case.
+_CASE_FEATURES = {"smcp", "c2sc", "pcap", "c2pc", "unic", "titl", "case"}
+
+
+def check_label_style(field: str, style) -> None:
+    """Raise UnverifiableStyle for glyph-changing CSS on a labelled value's text."""
+    if style["font_variant_caps"] != "normal":
+        raise UnverifiableStyle(field, "font-variant-caps", style["font_variant_caps"])
+    features = style["font_feature_settings"]
+    if features != "normal" and any(tag in _CASE_FEATURES and value for tag, value in features):
+        raise UnverifiableStyle(field, "font-feature-settings", ", ".join(f"{t} {v}" for t, v in features))
+    spacing = style["letter_spacing"]
+    if spacing != "normal" and abs(float(spacing)) > 0.5:  # pixels: a spread word reads as letters ("T A X")
+        raise UnverifiableStyle(field, "letter-spacing", f"{spacing}px")
+
+
 class ExternalResource(ValueError):
     """The HTML or CSS asked for a file or URL. A template is self-contained (fonts by family name,
     no images, imports or links): WeasyPrint would otherwise read any local file or fetch any URL."""
@@ -93,7 +121,7 @@ def _element_attr(box, name: str) -> str | None:
     return element.get(name) if element is not None else None
 
 
-def _walk(box, field_name: str | None, line_key, out: PageLayout, grids: dict) -> None:
+def _walk(box, field_name: str | None, line_key, out: PageLayout, grids: dict, table: str | None = None) -> None:
     # A box inherits the field of its nearest ancestor element carrying data-field.
     own = _element_attr(box, "data-field")
     if own is not None and not getattr(box, "is_anonymous", False):
@@ -104,10 +132,14 @@ def _walk(box, field_name: str | None, line_key, out: PageLayout, grids: dict) -
         name = _element_attr(box, "data-table")
         if name:
             _read_table(box, name, out, grids)
+            table = name
+    if isinstance(box, wp.TextBox) and table and box.text.strip():
+        check_label_style(f"table {table}", box.style)  # a labelled cell's text is a label too
     if isinstance(box, wp.TextBox) and field_name and box.text.strip():
+        check_label_style(field_name, box.style)
         _add_fragment(out.fields.setdefault(field_name, []), grids.setdefault("lines", {}), field_name, line_key, box)
     for child in getattr(box, "children", ()):
-        _walk(child, field_name, line_key, out, grids)
+        _walk(child, field_name, line_key, out, grids, table)
 
 
 def _add_fragment(fragments: list[Box], last_line: dict, name: str, line_key, box) -> None:

@@ -18,7 +18,7 @@ from docfactory import __version__
 from docfactory.generators.content import pattern_of
 from docfactory.generators.document import BuiltContent, ContentRejected, build_content, font_css, render_html
 from docfactory.field_types import normalize_text
-from docfactory.generators.layout import ExternalResource, PageLayout, layout, read_labels
+from docfactory.generators.layout import ExternalResource, PageLayout, UnverifiableStyle, layout, read_labels
 from docfactory.generators.pdf_pages import read_text, render_png, text_in_boxes
 from docfactory.generators.spec import assign_split
 from docfactory.records import Box, DocSpec, FieldLabel, PageRecord, TableCell, TableLabel
@@ -80,7 +80,7 @@ def _prepare(spec: DocSpec, registry: TemplateRegistry, times=None) -> _Prepared
     with timed(times, "layout"):
         document = template_layout(template, html, spec.knobs.font)
     with timed(times, "labels"):
-        pages = read_labels(document)
+        pages = template_labels(template, document)
         check_field_coverage(template, content, pages, html)
     return _Prepared(spec, template, content, document, pages)
 
@@ -97,6 +97,14 @@ def template_layout(template: Template, html: str, font: str):
                 if name and name in line:
                     raise TemplateError(path, str(exc), number) from None
         raise TemplateError(template.html_path, str(exc)) from None
+
+
+def template_labels(template: Template, document) -> list[PageLayout]:
+    """read_labels, with glyph-changing CSS on a label as a TemplateError naming the template line."""
+    try:
+        return read_labels(document)
+    except UnverifiableStyle as exc:
+        raise TemplateError(template.html_path, str(exc), _source_line(template, exc.field)) from None
 
 
 def check_field_coverage(template: Template, content: BuiltContent, pages: list[PageLayout], html: str) -> None:

@@ -68,8 +68,7 @@ def check_locales(template: Template) -> str:
 def check_template(template: Template, seed: int = 0) -> None:
     """Raise TemplateError if the template cannot produce a verified document."""
     from docfactory.generators.document import build_content, render_html
-    from docfactory.generators.layout import read_labels
-    from docfactory.generators.pipeline import check_field_coverage, template_layout
+    from docfactory.generators.pipeline import check_field_coverage, template_labels, template_layout
 
     check_fonts(template)
     locale = check_locales(template)
@@ -81,5 +80,5 @@ def check_template(template: Template, seed: int = 0) -> None:
     spec = DocSpec(doc_id="template-check", template=template.name, seed=seed, knobs=knobs)
     content = build_content(spec, template)
     html = render_html(spec, template, content)
-    pages = read_labels(template_layout(template, html, knobs.font))
+    pages = template_labels(template, template_layout(template, html, knobs.font))
     check_field_coverage(template, content, pages, html)
