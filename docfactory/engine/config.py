@@ -45,16 +45,21 @@ def read_yaml_file(path: Path, error: type[Exception]) -> object:
     except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors: a date 2020-13-45, !!int 0x
         raise error(f"{path}: invalid YAML value: {type(exc).__name__}: {exc}") from None
 
+def read_yaml_model(path: Path, model: type[BaseModel], error: type[Exception]):
+    """A YAML file validated into `model`; any problem is one `error` naming the file (and the key)."""
+    data = read_yaml_file(path, error)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise error(f"{path}: {'.'.join(map(str, err['loc'])) or 'top level'}: {err['msg']}") from None
+
+
 def load_config(path: Path | str | None) -> EngineConfig:
     if path is None:
         return EngineConfig()
     path = Path(path)
-    data = read_yaml_file(path, ConfigError)
-    try:
-        config = EngineConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(map(str, err['loc'])) or 'top level'}: {err['msg']}") from None
+    config = read_yaml_model(path, EngineConfig, ConfigError)
     # Template folders in a config file are relative to that file, not to the working directory.
     try:
         config.template_dirs = [str((path.parent / d).resolve()) for d in config.template_dirs]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from docfactory.engine.config import read_yaml_file
+from docfactory.engine.config import read_yaml_model
 from docfactory.engine.executor import ExecutorOptions
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
@@ -102,9 +102,4 @@ def load_profile(name_or_path: str) -> LoopProfile:
         if name_or_path not in known_profiles():
             raise ProfileError(f"unknown profile {name_or_path!r} (known: {', '.join(known_profiles())}, or a YAML file)")
         path = PROFILES_DIR / f"{name_or_path}.yaml"
-    data = read_yaml_file(path, ProfileError)
-    try:
-        return LoopProfile.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ProfileError(f"{path}: {'.'.join(map(str, err['loc'])) or 'top level'}: {err['msg']}") from None
+    return read_yaml_model(path, LoopProfile, ProfileError)

@@ -24,9 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from docfactory.engine.config import read_yaml_file
+from docfactory.engine.config import read_yaml_model
 
 BUILTIN_DIR = Path(__file__).with_name("field_maps")
 
@@ -105,12 +105,7 @@ def load_field_map(spec: str | Path | None, default: str | None = None, kind: st
             known = ", ".join(sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml")))
             raise FieldMapError(f"unknown field map {spec!r} (built in: {known}; or a YAML file)")
         path = builtin
-    data = read_yaml_file(path, FieldMapError)
-    try:
-        parsed = _MapFile.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise FieldMapError(f"{path}: {'.'.join(map(str, err['loc'])) or 'top level'}: {err['msg']}") from None
+    parsed = read_yaml_model(path, _MapFile, FieldMapError)
     types = kind_fields(parsed.kind, str(path))
     for source, target in parsed.fields.items():
         if source.count("*") != target.count("*"):

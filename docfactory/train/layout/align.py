@@ -132,15 +132,20 @@ def separator_key(prev: dict, nxt: dict) -> str:
     return f"{same}{char_class(prev['text'][-1])}{char_class(nxt['text'][0])}"
 
 
-def separator_counts(words: list[dict], fields: list[dict], min_overlap: float = 0.5) -> Counter:
-    """Counter of (pattern, context, separator) seen between a field's consecutive words, where the
-    words spell the value exactly (the PDF text layer)."""
-    counts: Counter = Counter()
+def field_members(words: list[dict], fields: list[dict], min_overlap: float = 0.5) -> dict[int, list[dict]]:
+    """field index -> its words in reading order (field_owner: the box covering half of a word)."""
     members: dict[int, list[dict]] = {}
     for word, f_index in zip(words, field_owner(words, fields, min_overlap)):
         if f_index >= 0:
             members.setdefault(f_index, []).append(word)
-    for f_index, group in members.items():
+    return members
+
+
+def separator_counts(words: list[dict], fields: list[dict], min_overlap: float = 0.5) -> Counter:
+    """Counter of (pattern, context, separator) seen between a field's consecutive words, where the
+    words spell the value exactly (the PDF text layer)."""
+    counts: Counter = Counter()
+    for f_index, group in field_members(words, fields, min_overlap).items():
         value, pos, spans = fields[f_index]["value"], 0, []
         for w in group:
             start = value.find(w["text"], pos)
@@ -166,11 +171,7 @@ def wrapper_counts(words: list[dict], fields: list[dict], min_overlap: float = 0
     """Counter of (pattern, end, char): for a field's first (end 'lead') and last (end 'trail') word,
     the wrapper character the word has there and the value does not, or '' when the word is clean."""
     counts: Counter = Counter()
-    members: dict[int, list[dict]] = {}
-    for word, f_index in zip(words, field_owner(words, fields, min_overlap)):
-        if f_index >= 0:
-            members.setdefault(f_index, []).append(word)
-    for f_index, group in members.items():
+    for f_index, group in field_members(words, fields, min_overlap).items():
         value, pattern = fields[f_index]["value"].strip(), pattern_of(fields[f_index]["name"])
         first, last = group[0]["text"], group[-1]["text"]
         if not value:

@@ -43,7 +43,9 @@ def form(row: dict) -> list[dict]:
     h = median([w["box"]["y1"] - w["box"]["y0"] for w in words]) if words else 12.0
     for (kind, k), idx in groups.items():
         box = _union([_box(words[i]["box"]) for i in idx])
-        entity = {"id": len(entities), "text": " ".join(words[i]["text"] for i in idx), "box": _ints(box),
+        # An answer's text is its label (a word may carry a bracket or colon the value does not have)
+        text = " ".join(row["fields"][k]["value"].split()) if kind == "field" else " ".join(words[i]["text"] for i in idx)
+        entity = {"id": len(entities), "text": text, "box": _ints(box),
                   "label": "answer" if kind == "field" else ("header" if box[3] - box[1] >= 1.6 * h else "other"),
                   "words": [{"text": words[i]["text"], "box": _ints(_box(words[i]["box"]))} for i in idx], "linking": []}
         if kind == "field":
