@@ -113,9 +113,10 @@ def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Tem
     for name in usable:
         specs = [sample_spec(0, i, [registry.get(name)], prefix="validate") for i in range(samples)]
         _, rejected = generate_pages(specs, registry)
-        if rejected:  # what generate would reject: say which label, what was expected and what the PDF has
-            errors += [f"{name}: sample {r.doc_id} rejected at {r.stage}: {r.reason}{_where(registry.get(name), r.reason)}"
-                       for r in rejected]
+        if rejected:  # what generate would reject: which label, what was expected, what the PDF has, where
+            r = rejected[0]
+            errors.append(f"{_where(registry.get(name), r.reason)}: {name}: {len(rejected)} of {samples} sample documents "
+                          f"rejected; the first, {r.doc_id}, rejected at {r.stage}: {r.reason}")
         else:
             console.print(f"[green]ok[/] {name} ({samples} sample documents verified)")
     for message in errors:
@@ -125,13 +126,11 @@ def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Tem
 
 
 def _where(template, reason: str) -> str:
-    """' (template.html.j2:LINE)' for a rejection that names a field, when its element is found."""
+    """'.../template.html.j2:LINE' for a rejection that names a field (the element's line when found)."""
     from docfactory.generators.pipeline import _source_line
 
-    if not reason.startswith("field "):
-        return ""
-    line = _source_line(template, reason[len("field "):].split(":", 1)[0])
-    return f" ({template.html_path}:{line})" if line else ""
+    line = _source_line(template, reason[len("field "):].split(":", 1)[0]) if reason.startswith("field ") else None
+    return f"{template.html_path}:{line}" if line else str(template.html_path)
 
 
 @templates_app.command("preview")

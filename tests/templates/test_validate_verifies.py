@@ -30,8 +30,9 @@ def test_validate_fails_where_generate_would_reject(tmp_path):
     result = CliRunner(env={"COLUMNS": "300"}).invoke(app, ["templates", "validate", str(folder), "--samples", "2"])
     assert result.exit_code == 1
     assert "rejected at verify: field total: label" in result.output and "but the PDF has" in result.output
+    assert "2 of 2 sample documents rejected" in result.output
     line = next(i for i, l in enumerate((folder / "template.html.j2").read_text().splitlines(), 1) if 'data-field="total"' in l)
-    assert f"template.html.j2:{line})" in result.output
+    assert f"error: {folder}/template.html.j2:{line}: receipt_bang:" in result.output.replace("\n", "")
     ok = CliRunner().invoke(app, ["templates", "validate", "receipt_shop", "--samples", "2"])
     assert ok.exit_code == 0 and "2 sample documents verified" in ok.output
 
