@@ -16,7 +16,7 @@ from docfactory.generators.document import build_content
 from docfactory.generators.locales import CURRENCIES, LEGAL_FORMS, LOCALES, format_money
 from docfactory.records import Knobs
 
-DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%y", "%d/%m/%y", "%d-%m-%Y")  # as template.yaml's date_formats
+DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%y", "%d/%m/%y", "%d-%m-%Y", "%d %b %Y", "%Y-%m-%d")  # as template.yaml's date_formats ("^": capitals)
 N_DOCS = 6
 
 
