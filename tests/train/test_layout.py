@@ -255,3 +255,20 @@ def test_tokenizer_vocabulary_is_the_same_every_time(pages):
     first, second = train_tokenizer(words, 800), train_tokenizer(words, 800)
     assert first.to_str() == second.to_str() and first.get_vocab_size() == 800
     assert all(ids for ids in word_pieces(first, words[:50]))
+
+
+def test_a_page_of_a_known_kind_is_tagged_with_its_kinds_fields_only(trained, run):
+    """The model remembers which field patterns each kind's training pages carried; a receipt page
+    never gets an invoice-only tag (buyer.name), whatever the tagger's probabilities say."""
+    from docfactory.train.layout.predictor import LayoutPredictor
+
+    predictor = LayoutPredictor(trained.parent, profile="tiny")
+    kinds = predictor.meta["kind_patterns"]
+    assert "buyer.name" in kinds["invoice"] and "buyer.name" not in kinds["receipt"]
+    tagset = predictor.model.tagset
+    probs = np.ones((3, tagset.sizes()["field"]), dtype=np.float32)
+    masked = predictor.within_kind(probs, "receipt")
+    for tag in range(1, probs.shape[1]):
+        pattern = tagset.field_of(tag)[0]
+        assert (masked[:, tag] > 0).all() == (pattern in kinds["receipt"]), pattern
+    assert (predictor.within_kind(probs, None) == probs).all()  # an image file: kind unknown, nothing masked

@@ -66,7 +66,9 @@ def evaluate_run(run_dir: Path | str, predictions: Path | str, name: str | None 
     started = time.perf_counter()
     run_dir, predictions = storage.run_root(run_dir), Path(predictions)  # the run: a folder or an fsspec URL
     name = check_name(name or predictions.stem)
-    options = replace(options or ScoringOptions(), match=check_rule(match) if match else (options.match if options else None))
+    options = options or ScoringOptions()
+    if match:
+        options = replace(options, match=check_rule(match))
     if not predictions.is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
     with run_lock(run_dir, create=False):  # one writer per run, whoever calls (engine.lock; re-entrant)

@@ -84,6 +84,16 @@ def import_set(out: Path | str, request: ImportRequest, on_page: Callable[[int, 
         catalog.claim_step("import", config)
         listed = set(catalog.listed("documents"))
     chunks = [pages[i:i + PAGES_PER_SHARD] for i in range(0, len(pages), PAGES_PER_SHARD)]
+    with _word_cache(out, settings) as cache:
+        done, skipped, ocr_seconds = _write_chunks(out, chunks, listed, fmap, images, settings, cache, request.workers,
+                                                  on_page, len(pages))
+    return ImportResult(out, len(pages), len(chunks), skipped, fmap.dataset, fmap.kind,
+                        time.perf_counter() - started, ocr_seconds)
+
+
+def _write_chunks(out: Path, chunks, listed: set, fmap: FieldMap, images: dict, settings, cache, workers: int,
+                  on_page, total: int) -> tuple[int, int, float]:
+    """Each unlisted shard of pages: words, rows, written and listed. (pages done, shards skipped, OCR seconds)"""
     done = skipped = 0
     ocr_seconds = 0.0
     for index, chunk in enumerate(chunks):
@@ -92,10 +102,10 @@ def import_set(out: Path | str, request: ImportRequest, on_page: Callable[[int, 
             skipped += 1
             done += len(chunk)
             if on_page:
-                on_page(done, len(pages))
+                on_page(done, total)
             continue
         t0 = time.perf_counter()
-        words = _words(out, chunk, images, settings, request.workers)
+        words = _words(chunk, images, settings, cache, workers)
         ocr_seconds += time.perf_counter() - t0
         rows = [page_row(p, fmap, images[p.doc_id][0], images[p.doc_id][1], w) for p, w in zip(chunk, words)]
         info = write_shard(out, path, "documents", rows)
@@ -103,9 +113,8 @@ def import_set(out: Path | str, request: ImportRequest, on_page: Callable[[int, 
             catalog.add_shard(info)
         done += len(chunk)
         if on_page:
-            on_page(done, len(pages))
-    return ImportResult(out, len(pages), len(chunks), skipped, fmap.dataset, fmap.kind,
-                        time.perf_counter() - started, ocr_seconds)
+            on_page(done, total)
+    return done, skipped, ocr_seconds
 
 
 def _check(pages: list[RealPage], fmap: FieldMap, word_source: str) -> None:
@@ -135,11 +144,20 @@ def _ocr_settings(word_source: str):
     return OcrSettings(engine=word_source)
 
 
-def _words(out: Path, chunk: list[RealPage], images: dict, settings, workers: int) -> list[list[dict]]:
+def _word_cache(out: Path, settings):
+    """The run's OCR cache, read once for the whole import (nothing to open for the dataset's own words)."""
+    from contextlib import nullcontext
+
+    if settings is None:
+        return nullcontext(None)
+    from docfactory.engine.ocr_cache import ShardOcrCache
+
+    return ShardOcrCache(out)
+
+
+def _words(chunk: list[RealPage], images: dict, settings, cache, workers: int) -> list[list[dict]]:
     if settings is None:
         return [page.words or [] for page in chunk]
-    from docfactory.engine.ocr_cache import ShardOcrCache
     from docfactory.train.ocr import ocr_images
 
-    with ShardOcrCache(out) as cache:
-        return ocr_images([images[p.doc_id][0] for p in chunk], settings, cache, workers)
+    return ocr_images([images[p.doc_id][0] for p in chunk], settings, cache, workers)

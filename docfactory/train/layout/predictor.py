@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import functools
+
 import numpy as np
 import torch
 
@@ -80,15 +82,16 @@ class LayoutPredictor:
     def within_kind(self, field_probs: np.ndarray, kind: str | None) -> np.ndarray:
         """A page whose kind is known (a run's page, an imported real page) is tagged with that
         kind's fields only: the other patterns' tags get probability 0 before decoding."""
-        allowed = (self.meta.get("kind_patterns") or {}).get(kind) if kind else None
-        if not allowed or not len(field_probs):
-            return field_probs
-        keep = set(allowed)
-        mask = np.ones(field_probs.shape[1], dtype=bool)
-        for tag in range(1, field_probs.shape[1]):
-            pattern, _ = self.model.tagset.field_of(tag)
-            mask[tag] = pattern in keep
-        return field_probs * mask
+        mask = self._kind_mask(kind) if kind else None
+        return field_probs if mask is None or not len(field_probs) else field_probs * mask
+
+    @functools.lru_cache(maxsize=16)
+    def _kind_mask(self, kind: str) -> np.ndarray | None:
+        allowed = (self.meta.get("kind_patterns") or {}).get(kind)
+        if not allowed:
+            return None
+        tagset, keep = self.model.tagset, set(allowed)
+        return np.array([tag == 0 or tagset.field_of(tag)[0] in keep for tag in range(tagset.sizes()["field"])])
 
 
 def _lines(words: list[dict]) -> list[list[dict]]:
