@@ -52,7 +52,9 @@ LEGAL_FORMS: dict[str, dict[str, int]] = {
     "de_DE": {"GmbH": 8, "GmbH & Co. KG": 2, "AG": 1, "e.K.": 1},
     "fr_FR": {"SARL": 5, "SAS": 4, "SA": 1, "EURL": 1},
     # Private and public limited companies, and registered businesses (sole proprietors, partnerships).
-    "en_MY": {"SDN BHD": 8, "BHD": 1, "ENTERPRISE": 2, "TRADING": 1},
+    # "": a registered business under its trading name ("TEO HENG STATIONERY & BOOKS (001451637-M)"):
+    # 38 of SROIE's 77 registered names carry no company form.
+    "en_MY": {"SDN BHD": 8, "BHD": 1, "ENTERPRISE": 2, "TRADING": 1, "": 6},
 }
 
 CURRENCIES: dict[str, Currency] = {

@@ -186,7 +186,7 @@ def test_bad_preset_names_and_parameters_fail_listing_the_valid_ones():
         AugmentSettings(preset="strongest")
     with pytest.raises(AugmentError, match=r"gaussian_blur has no parameter 'sigmaa' \(valid: p, sigma\)"):
         resolve_preset("mild", {"gaussian_blur": {"sigmaa": 1}})
-    with pytest.raises(AugmentError, match=r"unknown transform 'gausian_blur' \(known: paper, ink, page_warp.*jpeg\)"):
+    with pytest.raises(AugmentError, match=r"unknown transform 'gausian_blur' \(known: thermal_fade, paper, ink, .*page_warp.*jpeg\)"):
         AugmentSettings(preset="mild", overrides={"gausian_blur": {"p": 1}})
     with pytest.raises(AugmentError, match=r"gaussian_blur.sigma: .*reversed"):
         resolve_preset("mild", {"gaussian_blur": {"sigma": [2, 1]}})
@@ -198,7 +198,7 @@ def test_bad_preset_names_and_parameters_fail_listing_the_valid_ones():
         parse_overrides(["sigma=1"])
     with pytest.raises(AugmentError, match=r"valid: line, word"):
         AugmentSettings(preset="mild", levels=("paragraph",))
-    with pytest.raises(AugmentError, match=r"weights\['augment_p'\]: unknown 'blur' \(valid: paper, ink"):
+    with pytest.raises(AugmentError, match=r"weights\['augment_p'\]: unknown 'blur' \(valid: thermal_fade, paper, ink"):
         AugmentSettings(preset="mild", weights={"augment_p": {"blur": 2}})
     with pytest.raises(AugmentError, match=r"unknown weights table 'augment_presets' \(valid: augment_preset, augment_p"):
         AugmentSettings(preset="mix", weights={"augment_presets": {"mild": 1}})

@@ -7,8 +7,9 @@ text-line crops.
     result.crops    # `lines` rows: upright line and word crops with their text
 
 Modules: transforms (the kinds and their parameters), ops (custom albumentations transforms),
-presets (presets.yaml, typed options, overrides), boxes (box corners in, quads and clipped boxes
-out), legibility (measures and the gate), crops (line/word crops), page (one page end to end).
+thermal (till-slip fade, creases and the scan bed), presets (presets.yaml, typed options,
+overrides), boxes (box corners in, quads and clipped boxes out), legibility (measures and the
+gate), crops (line/word crops), page (one page end to end).
 """
 
 from docfactory.generators.augment.legibility import GateOptions, Legibility

@@ -29,12 +29,13 @@ from docfactory.timing import timed
 from docfactory.generators.augment import boxes
 from docfactory.generators.augment.crops import LEVELS, crop_rows
 from docfactory.generators.augment.legibility import GateOptions, Legibility, measure
-from docfactory.generators.augment.presets import MIX, AugmentError, Preset, presets, resolve_preset
+from docfactory.generators.augment.presets import MIX, SCENE_PRESETS, AugmentError, Preset, presets, resolve_preset
 from docfactory.generators.augment.transforms import KINDS, Context
 from docfactory.generators.spec import _choose, derive_seed
 
 PARAMS_VERSION = 1
-MIX_DEFAULT_WEIGHTS = {"none": 0.0}  # a mix draws among the augmenting presets unless told otherwise
+# A mix draws among the augmenting ladder presets unless told otherwise.
+MIX_DEFAULT_WEIGHTS = {"none": 0.0, **{name: 0.0 for name in SCENE_PRESETS}}
 
 
 @dataclass(frozen=True)

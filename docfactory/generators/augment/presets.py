@@ -20,6 +20,10 @@ from docfactory.generators.augment.transforms import KINDS, ORDER, Param
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 MIX = "mix"  # not a preset: each copy draws its preset, tilted by weights["augment_preset"]
+# Presets for one kind of page (thermal: till slips on a scanner bed or a table), not steps of the
+# severity ladder: a mix leaves them out unless weights["augment_preset"] names them, and lists of
+# the valid names give them after `mix`.
+SCENE_PRESETS = ("thermal",)
 
 
 class AugmentError(ValueError):
@@ -100,7 +104,9 @@ def resolve_preset(name: str, overrides: Mapping[str, Mapping[str, Any]] | None 
     preset lacks is added with its default spans and p=1 unless `p` is given."""
     known = presets()
     if name not in known:
-        raise AugmentError(f"unknown augmentation preset {name!r} (valid: {_known([*known, MIX])})")
+        ladder = [n for n in known if n not in SCENE_PRESETS]
+        scenes = [n for n in known if n in SCENE_PRESETS]
+        raise AugmentError(f"unknown augmentation preset {name!r} (valid: {_known([*ladder, MIX, *scenes])})")
     base = known[name]
     if not overrides:
         return base

@@ -16,11 +16,13 @@ from typing import Any, ClassVar
 import albumentations as A
 import cv2
 
-from docfactory.generators.augment import ops
+from docfactory.generators.augment import ops, thermal
 
 REFERENCE_DPI = 120
 # Paper colours a tint moves towards (cream, grey, bluish recycled, yellowed).
 PAPER_COLORS = ((1.0, 0.96, 0.86), (0.93, 0.93, 0.93), (0.92, 0.95, 1.0), (1.0, 0.93, 0.74))
+# Tables a slip is photographed on (RGB): light and dark wood, grey and dark laminate, a blue-grey desk.
+TABLE_COLORS = ((150, 108, 70), (96, 64, 42), (128, 128, 126), (52, 52, 56), (98, 108, 122))
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,9 @@ class TransformKind:
     kind: ClassVar[str]
     group: ClassVar[str]  # geometric | photometric | encode
     params: ClassVar[dict[str, Param]]
-    # Kinds sharing an `exclusive` name never stack (blurs compound into mush): the first in
-    # ORDER that fires wins, the others are skipped for that sample.
+    # Kinds sharing an `exclusive` name never stack (blurs compound into mush; a warp on top of a
+    # slip on its bed would uncover flat corners): the first in ORDER that fires wins, the others
+    # are skipped for that sample.
     exclusive: ClassVar[str | None] = None
 
     def sample(self, spans: dict[str, tuple[float, float]], rng: random.Random, ctx: Context) -> dict[str, Any]:
@@ -73,6 +76,26 @@ def draw(param: Param, span: tuple[float, float], rng: random.Random, ctx: Conte
     value = min(max(param.identity + (value - param.identity) * ctx.strength, param.lo), param.hi)
     value *= sign * (ctx.px if param.pixels else 1.0)
     return int(round(value)) if param.integer else round(value, 4)
+
+
+class ThermalFadeKind(TransformKind):
+    kind, group = "thermal_fade", "photometric"
+    params = {
+        "amount": Param(0, 0.95, 0, (0.2, 0.5), "largest share of the ink's darkness lost where the print fades most"),
+        "banding": Param(0, 1, 0, (0.0, 0.3), "share of the fade that varies band by band (the print head)"),
+        "band": Param(2, 40, 2, (4, 10), "height of a print-head band in pixels (at 120 dpi)", pixels=True),
+        "streaks": Param(0, 8, 0, (0, 1), "dead print-head dots: thin vertical lines with no ink", integer=True),
+    }
+
+    def sample(self, spans, rng, ctx):
+        values = super().sample(spans, rng, ctx)
+        values["streaks"] = [round(rng.uniform(0.05, 0.95), 4) for _ in range(values["streaks"])]
+        values["streak_px"] = max(1, int(round(ctx.px)))
+        return values
+
+    def build(self, v):
+        return thermal.ThermalFade(amount=v["amount"], banding=v["banding"], band_px=v["band"],
+                                   streaks=v["streaks"], streak_px=v["streak_px"])
 
 
 class Paper(TransformKind):
@@ -108,8 +131,73 @@ class Ink(TransformKind):
         return ops.InkSpread(op=v["op"], amount=v["amount"])
 
 
+class CreaseKind(TransformKind):
+    kind, group = "crease", "photometric"
+    params = {
+        "count": Param(0, 6, 0, (1, 2), "fold or crumple lines across the page", integer=True),
+        "strength": Param(0, 0.6, 0, (0.08, 0.2), "darkening of the shaded side at the fold"),
+        "width": Param(1, 60, 1, (4, 14), "width of a fold's shading in pixels (at 120 dpi)", pixels=True),
+    }
+
+    def sample(self, spans, rng, ctx):
+        values = super().sample(spans, rng, ctx)
+        lines = []
+        for _ in range(values.pop("count")):
+            # Slips are mostly folded across; a crumple runs any way.
+            angle = rng.uniform(-15, 15) if rng.random() < 0.7 else rng.uniform(-90, 90)
+            lines.append([round(rng.uniform(0.1, 0.9), 4), round(rng.uniform(0.08, 0.92), 4), round(angle, 2),
+                          rng.choice((-1, 1)), rng.choice((-1, 1))])
+        values["lines"] = lines
+        return values
+
+    def build(self, v):
+        return thermal.Crease(lines=v["lines"], strength=v["strength"], width=v["width"])
+
+
+class ScanBedKind(TransformKind):
+    kind, group = "scan_bed", "geometric"
+    exclusive = "placement"
+    params = {
+        "width_share": Param(0.2, 1, 1, (0.35, 0.9), "the placed slip's width as a share of the canvas's"),
+        "height_share": Param(0.2, 1, 1, (0.55, 0.95), "the placed slip's height as a share of the canvas's"),
+        "x": Param(0, 1, 0.5, (0.0, 1.0), "where the slip lies across the free width (0 left, 1 right)"),
+        "y": Param(0, 1, 0.5, (0.0, 1.0), "where the slip lies down the free height (0 top, 1 bottom)"),
+        "angle": Param(0, 10, 0, (0.0, 4.0), "rotation of the slip in degrees", signed=True),
+        "zoom": Param(0.5, 2, 1, (1.0, 1.0), "the slip's scale on the canvas (1: its own pixels)"),
+        "perspective": Param(0, 0.1, 0, (0.0, 0.01), "largest pull of a slip corner, fraction of the slip (camera tilt)"),
+        "table": Param(0, 1, 0, (0.5, 0.5), "probability the slip lies on a table rather than a scanner bed"),
+        "texture": Param(0, 0.3, 0, (0.02, 0.08), "table texture (std, fraction); a scanner lid gets an eighth"),
+        "shadow": Param(0, 1, 0, (0.15, 0.4), "darkness of the slip's drop shadow on the bed"),
+    }
+
+    def sample(self, spans, rng, ctx):
+        values = super().sample(spans, rng, ctx)
+        pull = values.pop("perspective")
+        values["corners"] = [round(rng.uniform(-pull, pull), 5) for _ in range(8)]
+        on_table = rng.random() < values.pop("table")
+        if on_table:
+            base = TABLE_COLORS[rng.randrange(len(TABLE_COLORS))]
+            light = rng.uniform(0.8, 1.15)  # one lighting for all channels, a little hue drift each
+            values["color"] = [min(255, int(round(c * light * rng.uniform(0.95, 1.05)))) for c in base]
+            values["grain"] = rng.choice(("x", "y"))
+        else:
+            level = rng.uniform(200, 250)
+            values["color"] = [min(255, int(round(level + rng.uniform(-4, 4)))) for _ in range(3)]
+            values["grain"] = "x"
+            values["texture"] = round(values["texture"] / 8, 4)
+        values["bed"] = "table" if on_table else "scanner"
+        values["shadow_px"] = round(3.0 * ctx.px, 2)
+        return values
+
+    def build(self, v):
+        return thermal.ScanBed(zoom=v["zoom"], corners=v["corners"], angle=v["angle"], width_share=v["width_share"],
+                               height_share=v["height_share"], x=v["x"], y=v["y"], bed=v["bed"], color=v["color"],
+                               texture=v["texture"], grain=v["grain"], shadow=v["shadow"], shadow_px=v["shadow_px"])
+
+
 class PageWarpKind(TransformKind):
     kind, group = "page_warp", "geometric"
+    exclusive = "placement"
     params = {
         "angle": Param(0, 10, 0, (0.0, 1.0), "rotation in degrees", signed=True),
         "scale": Param(0.8, 1.2, 1, (0.98, 1.02), "zoom about the page centre"),
@@ -271,10 +359,10 @@ class Jpeg(TransformKind):
 
 
 KINDS: dict[str, TransformKind] = {k.kind: k() for k in (
-    Paper, Ink, PageWarpKind, CropPad, Shadow, GaussianBlur, MotionBlur, Defocus, Downscale,
-    GaussNoise, IsoNoise, SaltPepperKind, BrightnessContrast, Gamma, Jpeg,
+    ThermalFadeKind, Paper, Ink, CreaseKind, ScanBedKind, PageWarpKind, CropPad, Shadow, GaussianBlur, MotionBlur,
+    Defocus, Downscale, GaussNoise, IsoNoise, SaltPepperKind, BrightnessContrast, Gamma, Jpeg,
 )}
 # Applied in this order whatever order a preset lists them in: the page is printed on paper
-# (paper, ink), placed on the scanner (warp, crop/pad, shadow), imaged (blur, downscale, noise,
-# exposure) and saved (jpeg).
+# (thermal fade on the rendered white page, paper, ink), handled (crease), placed on the scanner
+# (bed or warp, crop/pad, shadow), imaged (blur, downscale, noise, exposure) and saved (jpeg).
 ORDER = tuple(KINDS)

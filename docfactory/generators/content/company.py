@@ -44,9 +44,11 @@ def legal_entity(ctx: ContentContext, trade_name: str, trades: tuple[str, ...]) 
     cut = next((i for i, word in enumerate(words) if i and word in _FORM_WORDS), len(words))
     name, tail = " ".join(words[:cut]).rstrip(","), " ".join(words[cut:])
     own_form = _FORM_SPELLINGS.get(tail, tail)
-    if own_form in forms:
+    if tail and own_form in forms:
         form = own_form
     with_trade, trade = ctx.rng.random() < _TRADE_WORD_P, ctx.rng.choice(trades)
+    if not form:  # registered under the trading name itself: the brand line and the company are one
+        return {"company": ctx.text(trade_name), "registration": ctx.ident(_REGISTERS[ctx.knobs.locale](ctx.rng, form))}
     if (with_trade or f"{name} {form}" == trade_name) and not name.endswith(_FAMILY_ENDINGS + (trade,)) \
             and form not in _TRADE_FORMS:
         name = f"{name} {trade}"  # and a company never just repeats the trading name above it

@@ -31,9 +31,9 @@ class Span:
 
 
 def assemble(words: list[dict], probs: dict[str, np.ndarray], tagset: TagSet, separators: dict,
-             types: dict[str, str] | None = None) -> dict:
+             types: dict[str, str] | None = None, required: list[str] = ()) -> dict:
     """{"fields", "tables", "confidence"} for one page from its words' tag probabilities."""
-    fields, confidence = assemble_fields(words, probs["field"], tagset, separators, types)
+    fields, confidence = assemble_fields(words, probs["field"], tagset, separators, types, required)
     tables = assemble_tables(words, probs["table"], probs["col"], probs["span"]) if len(words) else []
     return {"fields": fields, "tables": tables, "confidence": confidence}
 
@@ -41,7 +41,9 @@ def assemble(words: list[dict], probs: dict[str, np.ndarray], tagset: TagSet, se
 # -- fields ------------------------------------------------------------------------------------
 
 def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, separators: dict,
-                    types: dict[str, str] | None = None) -> tuple[dict, dict]:
+                    types: dict[str, str] | None = None, required: list[str] = ()) -> tuple[dict, dict]:
+    """`required`: single-valued patterns every page of this kind prints (see trainer.kind_required);
+    one that no word's best tag chose is read from its likeliest word (`required_spans`)."""
     spans: list[Span] = []
     latest: dict[str, Span] = {}
     tags = field_probs.argmax(axis=1) if len(words) else []
@@ -51,25 +53,98 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
             continue
         pattern, begins = found
         conf = float(field_probs[i, tag])
-        if begins or pattern not in latest:
+        # A continuation lines away from the value it would continue starts a value of its own (the
+        # shop's name under a handwritten note the tagger took for its start).
+        if begins or pattern not in latest or not _next_to(words[latest[pattern].words[-1]], words[i]):
             latest[pattern] = Span(pattern, [i], [conf])
             spans.append(latest[pattern])
         else:
             latest[pattern].words.append(i)
             latest[pattern].confs.append(conf)
+    spans += required_spans([p for p in required if p not in latest], words, field_probs, tagset, tags)
     for span in spans:
         span.words = fill_gaps(span.words, words, tags)
-    flat: dict[str, tuple[str, float]] = {}
+        if (types or {}).get(span.pattern) in _WHOLE_LINE:
+            span.words = complete_lines(span.words, words, tags, stop_at_labels=types[span.pattern] != "address")
+    flat: dict[str, tuple[str, float, float]] = {}
     counter = _ItemCounter()
     for span in spans:
         name = counter.name(span.pattern)
         value = typed_cleanup(join_words([words[i] for i in span.words], span.pattern, separators),
                               (types or {}).get(span.pattern))
-        conf = min(span.confs)
-        if name not in flat or flat[name][1] < conf:  # a scalar field found twice: keep the surer one
-            flat[name] = (value, conf)
-    tree = unflatten({name: value for name, (value, _) in flat.items()})
-    return tree, {name: round(conf, 4) for name, (_, conf) in flat.items()}
+        weight = sum(span.confs)
+        # A scalar field found twice: keep the span the tagger was surer of as a whole (a 3-line
+        # address over a stray "No.:" that one confident tag made a value of its own).
+        if name not in flat or flat[name][2] < weight:
+            flat[name] = (value, min(span.confs), weight)
+    tree = unflatten({name: value for name, (value, _, _) in flat.items()})
+    return tree, {name: round(conf, 4) for name, (_, conf, _) in flat.items()}
+
+
+_WHOLE_LINE = {"text", "address"}
+
+
+def _next_to(last: dict, word: dict) -> bool:
+    """Whether `word` may continue a value whose last word is `last`: on its line or on the next
+    one, i.e. starting at most about a line below it (another column's lines may sit between them
+    in reading order)."""
+    a, b = last.get("box"), word.get("box")
+    if not a or not b:
+        return True
+    height = max(a["y1"] - a["y0"], 1.0)
+    return b["y0"] - a["y1"] <= 0.8 * height
+
+
+def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: bool) -> list[int]:
+    """A name or an address fills its lines: the untagged words before and after a value's words on
+    each of its lines join it ("[LIGHTROOM GALLERY] SDN BHD", "[NO.23] BATU 10, TAMAN ..." where an
+    unseen word was left untagged). Words tagged as another field stop it, and so does a label
+    (a word ending in ":") for a text field, so "CASHIER: MANIS" stays "MANIS"."""
+    if not members or words[members[0]].get("vline") is None:
+        return members
+    chosen = set(members)
+    for line in sorted({words[i]["vline"] for i in members}):
+        on_line = [i for i in members if words[i]["vline"] == line]
+        for step, start in ((-1, min(on_line)), (1, max(on_line))):
+            j = start + step
+            while 0 <= j < len(words) and words[j].get("vline") == line and int(tags[j]) == 0:
+                if stop_at_labels and words[j]["text"].endswith(":"):
+                    break
+                chosen.add(j)
+                j += step
+    return sorted(chosen)
+
+
+REQUIRED_FLOOR = 0.05  # below this the likeliest word is a guess: the field stays missing
+REQUIRED_CONTINUE = 0.2  # a next word on the same line whose continue-probability reaches this joins
+
+
+def required_spans(missing: list[str], words: list[dict], field_probs: np.ndarray, tagset: TagSet, tags) -> list[Span]:
+    """For each required pattern no word's best tag chose: the word likeliest to begin it (at least
+    REQUIRED_FLOOR), continued along its line by the words likely to continue it. A real receipt
+    prints its total among competing total-like lines, and the tagger often rates the right one
+    highest for `total` while another tag still wins its argmax."""
+    out: list[Span] = []
+    if not len(words):
+        return out
+    index = {tagset.field_of(t): t for t in range(1, field_probs.shape[1])}
+    for pattern in missing:
+        begin, inner = index.get((pattern, True)), index.get((pattern, False))
+        if begin is None:
+            continue
+        i = int(field_probs[:, begin].argmax())
+        conf = float(field_probs[i, begin])
+        if conf < REQUIRED_FLOOR:
+            continue
+        span = Span(pattern, [i], [conf])
+        j = i + 1
+        while (inner is not None and j < len(words) and words[j].get("vline") == words[i].get("vline")
+               and int(tags[j]) == 0 and field_probs[j, inner] >= REQUIRED_CONTINUE):
+            span.words.append(j)
+            span.confs.append(float(field_probs[j, inner]))
+            j += 1
+        out.append(span)
+    return out
 
 
 _TYPED = {"date", "time", "money", "number", "integer", "percent"}

@@ -138,6 +138,36 @@ def noisy(example: PageExample, strength: float, rng: np.random.Generator) -> Pa
     return PageExample(words, example.width, example.height, example.labels)
 
 
+def reframed(example: PageExample, rng: np.random.Generator) -> PageExample:
+    """The page's words moved as a scan or a photo places a slip: the content shrunk into a random
+    part of the frame (each axis on its own: scanner margins, a narrow roll on a wide bed), shifted,
+    and skewed by up to 3 degrees. A synthetic page fills its frame edge to edge; on the real receipts
+    the words span 60-90 % of the image's width and height, anywhere in it, so positions learned only
+    from full frames do not transfer. Tags are kept."""
+    if not example.words:
+        return example
+    x0 = min(w["box"]["x0"] for w in example.words)
+    y0 = min(w["box"]["y0"] for w in example.words)
+    x1 = max(w["box"]["x1"] for w in example.words)
+    y1 = max(w["box"]["y1"] for w in example.words)
+    width, height = float(example.width), float(example.height)
+    sx, sy = rng.uniform(0.45, 1.0) * width / max(x1 - x0, 1.0), rng.uniform(0.45, 1.0) * height / max(y1 - y0, 1.0)
+    sx, sy = min(sx, width / max(x1 - x0, 1.0)), min(sy, height / max(y1 - y0, 1.0))
+    ox = rng.uniform(0.0, width - sx * (x1 - x0))
+    oy = rng.uniform(0.0, height - sy * (y1 - y0))
+    shear = np.tan(np.radians(rng.uniform(-3.0, 3.0)))
+    cx = ox + sx * (x1 - x0) / 2
+
+    def move(b: dict) -> dict:
+        nx0, nx1 = ox + sx * (b["x0"] - x0), ox + sx * (b["x1"] - x0)
+        dy = shear * ((nx0 + nx1) / 2 - cx)
+        ny0, ny1 = oy + sy * (b["y0"] - y0) + dy, oy + sy * (b["y1"] - y0) + dy
+        return {"x0": nx0, "y0": ny0, "x1": nx1, "y1": ny1}
+
+    words = [{**w, "box": move(w["box"])} for w in example.words]
+    return PageExample(words, example.width, example.height, example.labels)
+
+
 def word_probabilities(windows: list[Window], logits: list[dict[str, torch.Tensor]], n_words: int) -> dict[str, np.ndarray]:
     """Per word, per head: softmax probabilities averaged over the windows holding the word."""
     sums: dict[str, np.ndarray] = {}

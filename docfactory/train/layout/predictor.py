@@ -75,8 +75,9 @@ class LayoutPredictor:
             mine = [(w, l) for w, l in zip(windows, logits) if w.page == index]
             probs = word_probabilities([w for w, _ in mine], [l for _, l in mine], len(example.words))
             probs["field"] = self.within_kind(probs["field"], pages[index].kind)
+            required = (self.meta.get("kind_required") or {}).get(pages[index].kind, [])
             results.append(assemble(example.words, probs, tagset, self.meta.get("separators", {}),
-                                    self.meta.get("field_types")))
+                                    self.meta.get("field_types"), required))
         return results
 
     def within_kind(self, field_probs: np.ndarray, kind: str | None) -> np.ndarray:

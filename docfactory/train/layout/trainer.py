@@ -29,7 +29,7 @@ from docfactory.train.base import PageInput
 from docfactory.train.layout import lora
 from docfactory.train.layout.config import LayoutConfig, cpu_threads, load_config
 from docfactory.train.layout.data import build_tagset, learn_separators, tagged_examples
-from docfactory.train.layout.features import batches, collate, noisy, page_windows
+from docfactory.train.layout.features import batches, collate, noisy, page_windows, reframed
 from docfactory.train.layout.model import LayoutTagger, save_model, tag_loss
 from docfactory.train.layout.tokenizer import train_tokenizer
 from docfactory.train.layout.words import page_words
@@ -53,6 +53,28 @@ def kind_patterns(pages: list[PageInput]) -> dict[str, list[str]]:
         if page.kind:
             out.setdefault(page.kind, set()).update(pattern_of(f["name"]) for f in page.meta.get("fields") or [])
     return {kind: sorted(patterns) for kind, patterns in sorted(out.items())}
+
+
+REQUIRED_SHARE = 0.9
+
+
+def kind_required(pages: list[PageInput]) -> dict[str, list[str]]:
+    """kind -> the single-valued field patterns (no list index) printed on at least 90 % of its
+    training pages: a receipt always has a total. The assembler reads the likeliest word for such a
+    field when no word's best tag was it (a real receipt's total among five total-like lines)."""
+    from docfactory.train.layout.tags import pattern_of
+
+    pages_of: dict[str, int] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for page in pages:
+        if not page.kind:
+            continue
+        pages_of[page.kind] = pages_of.get(page.kind, 0) + 1
+        for pattern in {pattern_of(f["name"]) for f in page.meta.get("fields") or []}:
+            if "*" not in pattern:
+                counts.setdefault(page.kind, {})[pattern] = counts.get(page.kind, {}).get(pattern, 0) + 1
+    return {kind: sorted(p for p, n in counts.get(kind, {}).items() if n >= REQUIRED_SHARE * total)
+            for kind, total in sorted(pages_of.items())}
 
 
 def field_types(pages: list[PageInput]) -> dict[str, str]:
@@ -145,6 +167,8 @@ class LayoutTrainer:
         def epoch_plan(epoch: int):
             rng = np.random.default_rng([cfg.train.seed, iteration, epoch])
             shown = [noisy(e, cfg.train.noise, rng) for e in examples] if cfg.train.noise else examples
+            if cfg.train.reframe:
+                shown = [reframed(e, rng) if rng.random() < cfg.train.reframe else e for e in shown]
             windows = [w for i, e in enumerate(shown) for w in page_windows(i, e, tokenizer, max_len, overlap)]
             return windows, batches(windows, cfg.train.batch_tokens, rng)
 
@@ -171,6 +195,7 @@ class LayoutTrainer:
         if iteration == 0:
             save_model(model, tokenizer, {"separators": separators, "iteration": 0,
                                           "kind_patterns": kind_patterns(train_pages),
+                                          "kind_required": kind_required(train_pages),
                                           "field_types": field_types(train_pages)}, out_dir / lora.MODEL_DIR)
         else:
             lora.save_adapter(model, out_dir / lora.ADAPTER_DIR)
