@@ -15,7 +15,9 @@ base evaluation, so it is the same for both arms). Each slice is scored on the l
 evaluation of the audit set (drawn like the in-distribution set, never mined; the in-distribution
 set when the profile has no `audit_docs`): Donut field F1 (the metric of the iterations table) over the slice's
 pages, or over one field's leaves for a field slice; TEDS for slices whose pages are all tables
-(kind = table). `--compare-only` prints the comparison of runs already made. The target (issue
+(kind = table). A layout-choice slice (`choice.total_label` = JUMLAH) is scored like a page slice when
+it was mined as weak, and left out of "elsewhere" otherwise (so "elsewhere" means what it meant before
+choices were slice columns). `--compare-only` prints the comparison of runs already made. The target (issue
 8): hard − uniform ≥ +10 points on the mined-weak slices, ≥ −1 point elsewhere. One run, one seed:
 read the spread of the per-slice deltas before reading much into a mean.
 """
@@ -34,10 +36,10 @@ import time
 from pathlib import Path
 
 from docfactory.engine.catalog import open_catalog
-from docfactory.engine.evaluation.gold import load_gold
+from docfactory.engine.evaluation.gold import has_view, load_gold
 from docfactory.engine.loop.run import eval_name, evalset_dir
 from docfactory.engine.loop.state import iterations
-from docfactory.engine.mining import SLICE_COLUMNS
+from docfactory.engine.mining import CHOICE, SLICE_COLUMNS
 from docfactory.evaluate.fields import flatten, normalize_dict
 
 TARGET_WEAK, TARGET_OTHER = 0.10, -0.01
@@ -97,6 +99,13 @@ class Scores:
                     if value is not None and (doc_id, page) in index:
                         self.slices.setdefault((column, str(value)), []).append(index[(doc_id, page)])
                         self.table_only[(column, str(value))] = self.table_only.get((column, str(value)), True) and kind == "table"
+            if has_view(catalog, "slices", ("choices",)):  # every recorded layout choice: choice.NAME = option
+                for doc_id, page, choices, kind in catalog.sql('SELECT s.doc_id, s.page, s.choices, s.kind FROM slices s '
+                                                               'WHERE s."copy" IS NULL').fetchall():
+                    for name, value in json.loads(choices or "{}").items() if (doc_id, page) in index else ():
+                        key = (CHOICE + name, value)
+                        self.slices.setdefault(key, []).append(index[(doc_id, page)])
+                        self.table_only[key] = self.table_only.get(key, True) and kind == "table"
             patterns = catalog.sql("SELECT DISTINCT field_pattern FROM field_errors WHERE name = ?", [name]).fetchall()
         # field slices by their pattern; "items.amount" (a predicted dict where the gold has a list) is
         # the same Donut leaf key as "items.*.amount"
@@ -168,7 +177,7 @@ def mined_weak(run: Path, n_iterations: int) -> dict[tuple[str, str], int]:
 def _summary(hard: dict, uniform: dict, weak: dict, min_support: int) -> dict:
     deltas = {"weak": [], "other": []}
     for key in set(hard) & set(uniform):
-        if key[0] == "overall" or (key not in weak and hard[key]["support"] < min_support):
+        if key[0] == "overall" or (key not in weak and (hard[key]["support"] < min_support or key[0].startswith(CHOICE))):
             continue
         deltas["weak" if key in weak else "other"].append(hard[key]["value"] - uniform[key]["value"])
     overall = hard[("overall", "field_f1")]["value"] - uniform[("overall", "field_f1")]["value"]
@@ -188,8 +197,8 @@ def compare(out: Path, n_iterations: int, min_support: int, resamples: int = 200
     rows = []
     for key in sorted(set(hard) & set(uniform)):
         h, u, b = hard[key], uniform[key], base.get(key)
-        if key[0] == "overall" or (key not in weak and h["support"] < min_support):
-            continue  # too small to say anything about "elsewhere"
+        if key[0] == "overall" or (key not in weak and (h["support"] < min_support or key[0].startswith(CHOICE))):
+            continue  # too small to say anything about "elsewhere"; a choice counts only where mined
         rows.append({"column": key[0], "value": key[1], "support": h["support"], "metric": h["metric"],
                      "weak": key in weak, "base": b["value"] if b else None, "hard": h["value"], "uniform": u["value"],
                      "delta": h["value"] - u["value"]})

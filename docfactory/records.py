@@ -6,6 +6,7 @@ A record is one page; fields and cells carry their page so a multi-page document
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ class DocSpec:
     template: str
     seed: int
     knobs: Knobs
+    # template.yaml `choices` drawn: name -> str(option). A name left out is drawn from the seed.
+    choices: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,7 +117,16 @@ class PageRecord:
     generator_version: str
     source: str = "synthetic"  # "real": imported from a labelled dataset (engine import), never trained on
     dataset: str | None = None  # the real page's dataset name
+    choices: dict[str, str] = field(default_factory=dict)  # the layout alternatives drawn: name -> str(option)
 
     def to_row(self) -> dict[str, Any]:
         """A dict whose shape matches docfactory.engine.schema.DOCUMENTS_SCHEMA."""
-        return asdict(self)
+        row = asdict(self)
+        row["choices"] = choices_json(self.choices)
+        return row
+
+
+def choices_json(choices: dict[str, str]) -> str:
+    """The `choices` column: one JSON object, keys sorted, so equal choices are equal bytes
+    (DuckDB: `choices->>'total_label'`)."""
+    return json.dumps(choices, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -25,6 +25,12 @@ def generate(
     augment_preset: Annotated[Optional[str], typer.Option("--augment", help="Then make one augmented copy of each page with this preset (none|mild|medium|strong|mix; engine augment).")] = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    task_timeout: Annotated[Optional[float], typer.Option(
+        "--task-timeout", metavar="SECONDS", min=0,
+        help="Seconds a task (a template's check, a shard of documents) may run before its worker is killed "
+             "(default: the config's task_timeout, 120). A shard past it is made again one document per task; a "
+             "document that alone runs past it is rejected (stage timeout) naming its template, and a template "
+             "whose check runs past it is a template error. 0: no limit.")] = None,
 ) -> None:
     """Generate N verified documents into RUN as Parquet shards listed in RUN/catalog.duckdb."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,7 +41,8 @@ def generate(
     cfg = _config(config)
     gen = GenerateConfig(n=n, seed=cfg.seed if seed is None else seed, templates=template or cfg.templates,
                          template_dirs=_template_dirs(cfg, templates), workers=workers or cfg.workers or os.cpu_count() or 1,
-                         shard_docs=cfg.shard_docs, dpi=tuple(cfg.dpi), augment=augment_preset)
+                         shard_docs=cfg.shard_docs, dpi=tuple(cfg.dpi), augment=augment_preset,
+                         task_timeout=(cfg.task_timeout if task_timeout is None else task_timeout) or None)
     runner = _executor(ctx, executor, ray_address, gen.workers)  # a bad --executor must not create the run folder
     _lock_run(out, create=True)
     columns = [TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from docfactory.commands.common import _lock_run, console, err, fail
+from docfactory.commands.common import TemplateDirs, _lock_run, console, err, fail
 
 
 def run_loop_cmd(
@@ -20,9 +20,12 @@ def run_loop_cmd(
     real_eval: Annotated[Optional[str], typer.Option("--real-eval", help="DIR[:FORMAT] (FORMAT: sroie (default), donut, "
                          "funsd, json, pubtabnet): a labelled real set imported once into RUN/evalsets/real and scored "
                          "every iteration; mining takes its weak fields too. Never trained on.")] = None,
+    templates: TemplateDirs = None,
 ) -> None:
-    """The closed loop: generate, augment, train, predict, evaluate; then mine, plan, resynthesize, finetune."""
+    """The closed loop: generate, augment, train, predict, evaluate; then mine, plan, resynthesize, finetune.
+    With --templates, a team's templates are generated, trained on and evaluated beside the built-in ones."""
     from docfactory.engine.loop.cli import run_command
 
     _lock_run(out, create=True)
-    run_command(out, iterations, profile, strategy, budget, seed, console, err, fail, real_eval)
+    run_command(out, iterations, profile, strategy, budget, seed, console, err, fail, real_eval,
+                [str(d.resolve()) for d in templates or []])

@@ -92,7 +92,8 @@ def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Tem
                        templates: TemplateDirs = None,
                        samples: Annotated[int, typer.Option(help="Seeded documents rendered and verified per template.", min=1)] = 5) -> None:
     """Check templates: YAML schema, Jinja syntax, fonts, label coverage, and seeded sample documents
-    rendered and verified exactly as `engine generate` does (every label against the PDF text)."""
+    rendered and verified exactly as `engine generate` does (every label against the PDF text);
+    warn about captions (t("...")) that a locale the template prints has no translation for."""
     from docfactory.engine.generate import usable_templates
 
     dirs = [str(d) for d in templates or []]
@@ -109,8 +110,11 @@ def templates_validate(target: Annotated[Optional[str], typer.Argument(help="Tem
             fail(f"unknown template {name!r} (known: {', '.join(registry.names())})")
     usable, errors = usable_templates(registry, names)
     from docfactory.generators import generate_pages, sample_spec
+    from docfactory.generators.caption_check import unknown_captions
 
     for name in usable:
+        for gap in unknown_captions(registry.get(name)):  # a warning: the page is still right, in the wrong language
+            err.print(f"[bold yellow]warning:[/] {gap}", highlight=False)
         specs = [sample_spec(0, i, [registry.get(name)], prefix="validate") for i in range(samples)]
         _, rejected = generate_pages(specs, registry)
         if rejected:  # what generate would reject: which label, what was expected, what the PDF has, where
@@ -135,8 +139,10 @@ def _where(template, reason: str) -> str:
 
 @templates_app.command("preview")
 def templates_preview(name: str, out: Annotated[Path, typer.Option("--out", help="PNG to write.")],
-                      seed: int = 0, templates: TemplateDirs = None) -> None:
-    """Render a sample page with field (red) and cell (blue) boxes drawn on it."""
+                      seed: int = 0, templates: TemplateDirs = None,
+                      page: Annotated[int, typer.Option("--page", help="Which page of the sample to draw (1 = the first).",
+                                                        min=1)] = 1) -> None:
+    """Render a sample document and draw one page with its field (red) and cell (blue) boxes."""
     from docfactory.generators import generate_pages, sample_spec
     from docfactory.generators.preview import draw_boxes
     from docfactory.templates import TemplateError, UnknownTemplate
@@ -149,10 +155,13 @@ def templates_preview(name: str, out: Annotated[Path, typer.Option("--out", help
     records, rejections = generate_pages([sample_spec(seed, 0, [template], prefix="preview")], registry)
     if rejections:
         fail(f"{name}: sample document rejected ({rejections[0].stage}): {rejections[0].reason}")
+    if page > len(records):
+        fail(f"{name}: --page {page}, but the sample document (seed {seed}) has {len(records)} page(s)")
+    record = records[page - 1]
     out.parent.mkdir(parents=True, exist_ok=True)
-    draw_boxes(records[0]).save(out)
-    console.print(f"wrote {out} ({records[0].width}x{records[0].height}, {len(records[0].fields)} fields, "
-                  f"{sum(len(t.cells) for t in records[0].tables)} cells; page 1 of {records[0].n_pages})")
+    draw_boxes(record).save(out)
+    console.print(f"wrote {out} ({record.width}x{record.height}, {len(record.fields)} fields, "
+                  f"{sum(len(t.cells) for t in record.tables)} cells; page {page} of {record.n_pages})")
 
 
 @templates_app.command("new")

@@ -24,6 +24,8 @@ class EngineConfig(BaseModel):
     workers: Annotated[int | None, Field(description="processes; default: the core count")] = None
     shard_docs: Annotated[int, Field(gt=0, description="documents per shard")] = 16
     dpi: Annotated[list[int], Field(min_length=1, description="page image resolutions to sample from")] = [120]
+    task_timeout: Annotated[float, Field(ge=0, description="engine generate: seconds a task (a template check, a "
+                                         "shard) may run before its worker is killed; 0: no limit")] = 120.0
     splits: Annotated[SplitConfig, Field(description="split shares and held-out templates (engine emit / export)")] = SplitConfig()
 
 

@@ -12,11 +12,17 @@ probability of a value's words), they are joined to the comparisons (TEMP table
 `field_confidence`): each slice shows its mean confidence, the least sure answers are listed, and
 documents are ranked for hard variants by failures first, then by how unsure the model was.
 
+A template's layout alternatives (template.yaml `choices`, recorded per document) are slice
+columns too, one per name: `choice.total_label` = 'JUMLAH' is weak when the pages that print JUMLAH
+fail more. Their weights go to the spec sampler as weights["choice"][NAME][option].
+
 The plan (a) tilts knob weights toward weak slices — the surest weak knob value weighs 1 + tilt,
 the others in proportion to their score, unlisted values 1, and a weak field (no knob of its own)
-tilts the templates its failures come from — so a weak template takes a clearly larger share of
+tilts the templates its failures come from and, where a template says which choices change how the
+field prints (template.yaml `choice_fields`, e.g. total_label -> total), the options of those
+choices its pages failed it most under — so a weak template takes a clearly larger share of
 the batch; (b) orders hard variants: the worst documents again, same
-template and knobs, a new seed, and more items when items are what failed. The generator's spec
+template, knobs and choices, a new seed, and more items when items are what failed. The generator's spec
 sampler reads both (`generators/spec.py`); the replay share goes to the finetune.
 """
 
@@ -27,8 +33,10 @@ import math
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
 from docfactory.engine.catalog import Catalog
+from docfactory.engine.evaluation.gold import has_view
 
 # slice column -> (SQL expression over slices s and field_errors e, the generator knob it maps to)
 SLICE_COLUMNS: dict[str, tuple[str, str | None]] = {
@@ -45,6 +53,8 @@ SLICE_COLUMNS: dict[str, tuple[str, str | None]] = {
     "error_type": ("coalesce(e.error_type, 'ok')", None),
 }
 
+CHOICE = "choice."  # slice columns `choice.NAME`: one per template.yaml choice name
+
 JOIN = """field_errors e JOIN slices s
       ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
     {confidence_join}"""
@@ -59,6 +69,19 @@ WITH cmp AS (
 )
 SELECT value, count(*) AS support, avg(CAST(failed AS DOUBLE)) AS failure_rate, avg(confidence) AS confidence
 FROM cmp GROUP BY value
+"""
+
+# Every recorded choice of the page is a slice column of its own: one comparison row per choice name.
+CHOICE_MINING_SQL = """
+WITH cmp AS (
+    SELECT unnest(json_keys(s.choices)) AS choice, s.choices, (e.error_type IS NOT NULL) AS failed,
+           {confidence} AS confidence
+    FROM {join}
+    WHERE e.name = ?
+)
+SELECT '""" + CHOICE + """' || choice AS "column", choices->>choice AS value, count(*) AS support,
+       avg(CAST(failed AS DOUBLE)) AS failure_rate, avg(confidence) AS confidence
+FROM cmp GROUP BY ALL
 """
 
 # Documents by how badly they failed: failure rate over their comparisons, then least sure first.
@@ -80,6 +103,18 @@ SELECT e.field_pattern, s.template, avg(CAST(e.error_type IS NOT NULL AS DOUBLE)
 FROM field_errors e JOIN slices s ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
 WHERE e.name = ? AND list_contains(?, e.field_pattern)
 GROUP BY ALL
+"""
+
+# How a weak field fails under each option of each choice (choice_fields says which choices print it).
+FIELD_CHOICES_SQL = """
+WITH cmp AS (
+    SELECT e.field_pattern, s.template, unnest(json_keys(s.choices)) AS choice, s.choices,
+           (e.error_type IS NOT NULL) AS failed
+    FROM field_errors e JOIN slices s ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
+    WHERE e.name = ? AND list_contains(?, e.field_pattern)
+)
+SELECT field_pattern, template, choice, choices->>choice AS option, count(*) AS n, sum(CAST(failed AS INTEGER)) AS failures
+FROM cmp GROUP BY ALL
 """
 
 LOW_CONFIDENCE_SQL = """
@@ -105,19 +140,21 @@ class Slice:
 
     @property
     def knob(self) -> str | None:
-        return SLICE_COLUMNS[self.column][1]
+        """The weights table it tilts: a knob, `choice.NAME` (weights["choice"][NAME]), or None."""
+        return self.column if self.column.startswith(CHOICE) else SLICE_COLUMNS[self.column][1]
 
 
 @dataclass
 class Variant:
-    """A hard variant of a failed document: its template and knobs, a new seed (the new doc id's),
-    `push` applied on top (the failing factor pushed harder)."""
+    """A hard variant of a failed document: its template, knobs and choices, a new seed (the new
+    doc id's), `push` applied on top (the failing factor pushed harder)."""
 
     source: str  # the evaluation document it varies
     template: str
     knobs: dict
     push: dict  # knob -> new value, e.g. {"n_items": 12}
     reason: str
+    choices: dict = field(default_factory=dict)  # its layout alternatives, name -> str(option)
 
 
 @dataclass
@@ -191,18 +228,26 @@ def overall_failure_rate(catalog: Catalog, name: str) -> tuple[float, int]:
 
 
 def weak_slices(catalog: Catalog, name: str, min_support: int = 20, columns: list[str] | None = None) -> list[Slice]:
-    """Every slice whose failure rate is surely above the overall rate, strongest evidence first."""
+    """Every slice whose failure rate is surely above the overall rate, strongest evidence first.
+    `columns`: SLICE_COLUMNS names, and "choice" for every choice.NAME (default: all but error_type)."""
     base, _ = overall_failure_rate(catalog, name)
-    out = []
-    for column in columns or [c for c in SLICE_COLUMNS if c != "error_type"]:
+    columns = columns or [c for c in SLICE_COLUMNS if c != "error_type"] + ["choice"]
+    groups = []
+    for column in columns:
+        if column == "choice":
+            if has_view(catalog, "slices", ("choices",)):  # evaluations made before choices were recorded have none
+                groups += catalog.sql(_sql(CHOICE_MINING_SQL, catalog), [name]).fetchall()
+            continue
         expr, _ = SLICE_COLUMNS[column]
-        for value, support, rate, conf in catalog.sql(_sql(MINING_SQL, catalog, expr=expr), [name]).fetchall():
-            if value is None or support < min_support:
-                continue
-            lower, upper = wilson(rate * support, support)
-            if lower > base:
-                out.append(Slice(column, str(value), support, rate, lower, upper, lower - base,
-                                 None if conf is None else round(conf, 4)))
+        groups += [(column, *row) for row in catalog.sql(_sql(MINING_SQL, catalog, expr=expr), [name]).fetchall()]
+    out = []
+    for column, value, support, rate, conf in groups:
+        if value is None or support < min_support:
+            continue
+        lower, upper = wilson(rate * support, support)
+        if lower > base:
+            out.append(Slice(column, str(value), support, rate, lower, upper, lower - base,
+                             None if conf is None else round(conf, 4)))
     return sorted(out, key=lambda s: (-s.score, s.column, s.value))
 
 
@@ -228,18 +273,19 @@ def hard_variants(catalog: Catalog, name: str, n: int, templates: list[str] | No
     docs = [d for d in docs if templates is None or d[1] in templates]
     if not docs:
         return []
-    knobs = {doc_id: k for doc_id, k in catalog.sql(
-        "SELECT DISTINCT ON (doc_id) doc_id, knobs FROM documents ORDER BY doc_id").fetchall()}
+    choices = "choices" if has_view(catalog, "documents", ("choices",)) else "NULL"
+    knobs = {doc_id: (k, json.loads(c or "{}")) for doc_id, k, c in catalog.sql(
+        f"SELECT DISTINCT ON (doc_id) doc_id, knobs, {choices} FROM documents ORDER BY doc_id").fetchall()}
     out = []
     for j in range(n):
         doc_id, template, support, rate, item_rate, conf = docs[j % len(docs)]
-        doc_knobs = dict(knobs[doc_id])
+        doc_knobs, doc_choices = dict(knobs[doc_id][0]), knobs[doc_id][1]
         push = {}
         if item_rate >= 0.5 * rate:  # most failures are list items: more of them
             push["n_items"] = doc_knobs["n_items"] + max(2, round(doc_knobs["n_items"] * items_step))
         conf_text = "" if conf is None else f", mean confidence {conf:.2f}"
         out.append(Variant(doc_id, template, doc_knobs, push,
-                           f"{rate:.0%} of {support} fields failed ({item_rate:.0%} list items){conf_text}"))
+                           f"{rate:.0%} of {support} fields failed ({item_rate:.0%} list items){conf_text}", doc_choices))
     return out
 
 
@@ -254,13 +300,37 @@ def field_templates(catalog: Catalog, name: str, fields: list[str]) -> dict[str,
     return {f: {t: r / max(by.values()) for t, r in by.items() if r > 0} for f, by in out.items() if max(by.values()) > 0}
 
 
+def field_choices(catalog: Catalog, name: str, fields: list[str],
+                  choice_fields: dict[str, dict[str, set[str]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """field pattern -> `choice.NAME` -> {option: how surely the field fails under it / the surest
+    option's}, over the choices that print the field (`choice_fields`: template -> choice -> the
+    field patterns it changes, template.yaml's). The Wilson lower bound of each option's failure
+    rate, not the rate: an option a single failed page printed is not chased."""
+    if not fields or not has_view(catalog, "slices", ("choices",)):
+        return {}
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for field_pattern, template, choice, option, n, failures in catalog.sql(FIELD_CHOICES_SQL, [name, fields]).fetchall():
+        if field_pattern in choice_fields.get(template, {}).get(choice, ()):
+            pooled = counts.setdefault((field_pattern, CHOICE + choice, option), [0, 0])
+            pooled[0], pooled[1] = pooled[0] + failures, pooled[1] + n
+    sure: dict[str, dict[str, dict[str, float]]] = {}
+    for (field_pattern, column, option), (failures, n) in counts.items():
+        sure.setdefault(field_pattern, {}).setdefault(column, {})[option] = wilson(failures, n)[0]
+    return {f: {c: {o: v / max(by.values()) for o, v in by.items() if v > 0} for c, by in columns.items() if max(by.values()) > 0}
+            for f, columns in sure.items()}
+
+
 def knob_scores(slices: list[Slice], by_field: dict[str, dict[str, float]] | None = None,
-                by_kind: dict[str, list[str]] | None = None) -> dict[str, dict[str, float]]:
-    """knob -> value -> score. A weak field counts for the templates it fails in (its score x
-    the relative failure rate there, summed over fields), when that beats the template's own slice;
-    a weak kind (of a real set) counts for every template of that kind (`by_kind`)."""
+                by_kind: dict[str, list[str]] | None = None,
+                by_choice: dict[str, dict[str, dict[str, float]]] | None = None) -> dict[str, dict[str, float]]:
+    """knob -> value -> score (a choice's table under `choice.NAME`). A weak field counts for the
+    templates it fails in (its score x the relative failure rate there, summed over fields), when
+    that beats the template's own slice, and likewise for the options of the choices that print it
+    (`by_choice`, field_choices); a weak kind (of a real set) counts for every template of that kind
+    (`by_kind`)."""
     scores: dict[str, dict[str, float]] = {}
     via_fields: dict[str, float] = {}
+    via_choices: dict[str, dict[str, float]] = {}
     for s in slices:
         if s.knob is not None:
             table = scores.setdefault(s.knob, {})
@@ -273,46 +343,61 @@ def knob_scores(slices: list[Slice], by_field: dict[str, dict[str, float]] | Non
         elif s.column == "field":
             for template, share in (by_field or {}).get(s.value, {}).items():
                 via_fields[template] = via_fields.get(template, 0.0) + s.score * share
+            for column, options in (by_choice or {}).get(s.value, {}).items():
+                table = via_choices.setdefault(column, {})
+                for option, share in options.items():
+                    table[option] = table.get(option, 0.0) + s.score * share
         elif s.column == "kind" and s.evalset == "real":
             for template in (by_kind or {}).get(s.value, []):
                 via_fields[template] = via_fields.get(template, 0.0) + s.score
     templates = scores.setdefault("template", {})
     for template, score in via_fields.items():
         templates[template] = max(templates.get(template, 0.0), score)
+    for column, options in via_choices.items():
+        table = scores.setdefault(column, {})
+        for option, score in options.items():
+            table[option] = max(table.get(option, 0.0), score)
     return {knob: table for knob, table in scores.items() if table}
 
 
 def make_plan(slices: list[Slice], iteration: int, budget: int, strategy: str = "hard",
               replay_share: float = 0.2, tilt: float = 4.0, variants: list[Variant] | None = None,
               low_conf: list[dict] | None = None, by_field: dict[str, dict[str, float]] | None = None,
-              by_kind: dict[str, list[str]] | None = None) -> Plan:
+              by_kind: dict[str, list[str]] | None = None,
+              by_choice: dict[str, dict[str, dict[str, float]]] | None = None) -> Plan:
     """Tilt knob weights toward weak slices: the surest weak knob value of all weighs 1 + tilt,
     another 1 + tilt * its score / that top score (a barely weak locale is not pushed as hard as a
     failing template), every value not listed 1. `by_field` (field_templates) lets weak fields tilt
-    their templates. `uniform` keeps the initial mix and orders no variants, as the control arm."""
+    their templates, `by_choice` (field_choices) the options of the choices that print them; a
+    choice's table goes to weights["choice"][NAME]. `uniform` keeps the initial mix and orders no
+    variants, as the control arm."""
     plan = Plan(iteration=iteration, strategy=strategy, budget=budget, replay_share=replay_share,
                 weak_slices=[asdict(s) for s in slices], low_confidence=list(low_conf or []))
     if strategy == "uniform":
         return plan
     plan.variants = [asdict(v) for v in variants or []][:budget]
-    scores = knob_scores(slices, by_field, by_kind)
+    scores = knob_scores(slices, by_field, by_kind, by_choice)
     top = max((v for table in scores.values() for v in table.values()), default=0.0)
     if top <= 0:
         return plan
     for knob, table in scores.items():
-        plan.weights[knob] = {value: round(1.0 + tilt * score / top, 4)
-                              for value, score in sorted(table.items(), key=lambda kv: -kv[1])}
+        tilted = {value: round(1.0 + tilt * score / top, 4) for value, score in sorted(table.items(), key=lambda kv: -kv[1])}
+        if knob.startswith(CHOICE):
+            plan.weights.setdefault("choice", {})[knob[len(CHOICE):]] = tilted
+        else:
+            plan.weights[knob] = tilted
     return plan
 
 
 def mine_plan(catalog: Catalog, name: str, iteration: int, budget: int, strategy: str = "hard", *,
               min_support: int = 20, replay_share: float = 0.2, tilt: float = 4.0, variant_share: float = 0.25,
               templates: list[str] | None = None, predictions: Path | str | None = None,
-              real_slices: list[Slice] | None = None) -> Plan:
+              real_slices: list[Slice] | None = None, template_dirs: Sequence[str] = ()) -> Plan:
     """Mine evaluation `name` (confidences joined from `predictions` when given) into a plan.
     `real_slices` (real_weak_slices of an imported real set) join the synthetic set's slices: a weak
     real field tilts the templates it fails in here, or, where it does not fail here, every trained
-    template that prints it; a weak real kind tilts that kind's templates."""
+    template that prints it; a weak real kind tilts that kind's templates. `template_dirs`: the
+    folders of `templates` that are not built in (`engine run --templates`)."""
     if predictions is not None and Path(predictions).exists():
         join_confidences(catalog, predictions)
     slices = weak_slices(catalog, name, min_support=min_support)
@@ -321,15 +406,16 @@ def mine_plan(catalog: Catalog, name: str, iteration: int, budget: int, strategy
     real_slices = list(real_slices or [])
     fields = sorted({s.value for s in slices + real_slices if s.column == "field"})
     by_field = field_templates(catalog, name, fields)
-    printing = _templates_printing(templates)
+    printing = _templates_printing(templates, template_dirs)
     for s in real_slices:
         if s.column == "field" and s.value not in by_field:
             by_field[s.value] = {t: 1.0 for t, patterns in printing.items() if s.value in patterns}
-    by_kind = {kind: [t for t, k in _template_kinds(templates).items() if k == kind]
+    by_kind = {kind: [t for t, k in _template_kinds(templates, template_dirs).items() if k == kind]
                for kind in {s.value for s in real_slices if s.column == "kind"}}
+    by_choice = field_choices(catalog, name, fields, _choice_fields(templates, template_dirs))
     ranked = sorted(slices + real_slices, key=lambda s: (-s.score, s.evalset, s.column, s.value))
     return make_plan(ranked, iteration, budget, strategy, replay_share, tilt, variants, low_confidence(catalog, name),
-                     by_field, by_kind)
+                     by_field, by_kind, by_choice)
 
 
 def real_weak_slices(catalog: Catalog, name: str, min_support: int = 20) -> list[Slice]:
@@ -338,18 +424,37 @@ def real_weak_slices(catalog: Catalog, name: str, min_support: int = 20) -> list
     return [replace(s, evalset="real") for s in weak_slices(catalog, name, min_support, columns=["field", "kind"])]
 
 
-def _templates_printing(templates: list[str] | None) -> dict[str, set[str]]:
+def _templates_printing(templates: list[str] | None, template_dirs: Sequence[str] = ()) -> dict[str, set[str]]:
     from docfactory.templates import TemplateRegistry
 
-    registry = TemplateRegistry()
+    registry = TemplateRegistry(template_dirs)
     return {t: set(registry.get(t).config.fields) for t in (templates or registry.names())}
 
 
-def _template_kinds(templates: list[str] | None) -> dict[str, str]:
+def _choice_fields(templates: list[str] | None, template_dirs: Sequence[str] = ()) -> dict[str, dict[str, set[str]]]:
+    """template -> choice -> the field patterns it changes the printed form of (template.yaml choice_fields)."""
     from docfactory.templates import TemplateRegistry
 
-    registry = TemplateRegistry()
+    registry = TemplateRegistry(template_dirs)
+    return {t: {c: set(f) for c, f in registry.get(t).config.choice_fields.items()} for t in (templates or registry.names())}
+
+
+def _template_kinds(templates: list[str] | None, template_dirs: Sequence[str] = ()) -> dict[str, str]:
+    from docfactory.templates import TemplateRegistry
+
+    registry = TemplateRegistry(template_dirs)
     return {t: registry.get(t).kind for t in (templates or registry.names())}
+
+
+def weight_tables(weights: dict) -> list[tuple[str, dict[str, float]]]:
+    """A plan's weight tables to show, by name: a choice's as `choice.NAME`; variants left out."""
+    out = []
+    for knob, table in sorted(weights.items()):
+        if knob == "choice":
+            out += [(CHOICE + name, options) for name, options in sorted(table.items())]
+        elif knob != "variants":
+            out.append((knob, table))
+    return out
 
 
 def grouped_weights(values: dict[str, float]) -> list[tuple[str, float]]:

@@ -1,8 +1,9 @@
-"""Rebuild a stored document from its record (template, seed, knobs) and compare it with what the
+"""Rebuild a stored document from its record (template, seed, knobs, choices) and compare it with what the
 run holds, column by column: the proof that a record carries all it needs to be re-rendered."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from docfactory.records import DocSpec, Knobs
 from docfactory.templates import TemplateRegistry
 
 _COMPARED = ("template_version", "content_hash", "width", "height", "image", "words", "lines", "fields",
-             "tables", "ground_truth", "split")
+             "tables", "ground_truth", "split", "choices")
 
 
 @dataclass
@@ -36,7 +37,10 @@ def rerender(run_dir: Path | str, doc_id: str, template_dirs: list[str] = ()) ->
     if first.get("source") == "real":
         raise ValueError(f"{doc_id}: a real page imported from {first.get('dataset')} (engine import): there is no "
                          "template and seed to rebuild it from")
-    spec = DocSpec(doc_id=doc_id, template=first["template"], seed=first["seed"], knobs=Knobs(**first["knobs"]))
+    # A run written before choices were recorded has no column (or NULL): its choices are drawn from the seed.
+    choices = json.loads(first.get("choices") or "{}")
+    spec = DocSpec(doc_id=doc_id, template=first["template"], seed=first["seed"], knobs=Knobs(**first["knobs"]),
+                   choices=choices)
     records, rejections = generate_pages([spec], TemplateRegistry(template_dirs))
     if rejections:
         return RerenderReport(doc_id, len(stored), [], rejections[0].reason)
@@ -46,7 +50,7 @@ def rerender(run_dir: Path | str, doc_id: str, template_dirs: list[str] = ()) ->
         differences.append(f"page count: stored {len(stored)}, re-rendered {len(fresh)}")
     for page, (old, new) in enumerate(zip(stored, fresh)):
         for col in _COMPARED:
-            if _comparable_value(old[col]) != new[col]:
+            if col in old and _comparable_value(old[col]) != new[col]:
                 differences.append(f"page {page}: {col} differs")
     return RerenderReport(doc_id, len(stored), differences)
 

@@ -45,6 +45,9 @@ DOCUMENTS_SCHEMA = pa.schema([
     ("generator_version", pa.string()),
     ("source", pa.string()),  # synthetic | real (a page `engine import` read from a labelled dataset)
     ("dataset", pa.string()),  # the dataset a real page came from (sroie, cord, ...); NULL for synthetic
+    # The template's layout alternatives drawn (template.yaml `choices`), JSON {name: str(option)}, keys
+    # sorted: `choices->>'total_label'` in DuckDB. '{}' for a template without choices; NULL for a real page.
+    ("choices", pa.string()),
 ])
 
 # One instruction pair per row (docfactory.engine.emit.pairs). The image is a reference, not bytes:

@@ -29,7 +29,7 @@ HALF_CENT = Decimal("0.005")
 
 _MINUS = "-\u2212\u2012\u2013"
 _GROUP_MARKS = " \u00a0\u202f\u2009'\u2019"
-_CURRENCY_WORDS = ("Rp.", "Rp", "Rs.", "Rs", "RM", "kr.", "kr", "zł", "Kč", "Ft", "Fr.", "lei")  # RM: Malaysian ringgit
+_CURRENCY_WORDS = ("S$", "A$", "NZ$", "HK$", "US$", "Rp.", "Rp", "Rs.", "Rs", "RM", "kr.", "kr", "zł", "Kč", "Ft", "Fr.", "lei")  # RM: Malaysian ringgit
 # ISO 4217 codes seen on documents; a whitelist, so that "INV-2023" is not read as "-2023".
 _CODES = (
     "USD EUR GBP JPY CNY RMB CHF CAD AUD NZD INR IDR KRW SGD HKD MYR THB VND PHP TWD SEK NOK DKK ISK PLN "
@@ -83,6 +83,12 @@ def _strip_decorations(text: str) -> tuple[str, bool]:
         elif body and body[-1] in _MINUS and len(body) > 1:  # accounting style: "12.50-"
             negative ^= True
             body, changed, signs = body[:-1], True, signs + 1
+        # before the symbols: "12,30 S$" is one currency, not "$" after a stray "S"
+        for word in _CURRENCY_WORDS:
+            if body.startswith(word):
+                body, changed = body[len(word) :], True
+            elif body.endswith(word):
+                body, changed = body[: -len(word)], True
         for end in (0, -1):
             if body and (unicodedata.category(body[end]) == "Sc" or body[end] == "%"):
                 body = body[1:] if end == 0 else body[:-1]
@@ -90,11 +96,6 @@ def _strip_decorations(text: str) -> tuple[str, bool]:
         match = _CURRENCY_CODE.search(body)
         if match:
             body, changed = body[: match.start()] + body[match.end() :], True
-        for word in _CURRENCY_WORDS:
-            if body.startswith(word):
-                body, changed = body[len(word) :], True
-            elif body.endswith(word):
-                body, changed = body[: -len(word)], True
     if signs > 1:
         return "", False  # "--5", "-5-": not a number we should guess at
     return body, negative

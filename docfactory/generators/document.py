@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from docfactory.generators.content import builder_for, iter_fields, map_leaves, pattern_of, select
 from docfactory.generators.content.context import ContentContext
 from docfactory.field_types import Field, normalize_text
-from docfactory.generators.locales import translator
+from docfactory.generators.locales import Captions, translator
+from docfactory.generators.spec import derive_seed, draw_choices
 from docfactory.generators.validate import check_values
 from docfactory.records import DocSpec
 from docfactory.templates import Template, TemplateError
+from docfactory.templates.casing import cased_text, noting_casings
 
 # Faker methods that change the generator itself rather than produce a value.
 _FORBIDDEN_PROVIDERS = {"seed", "seed_instance", "seed_locale", "add_provider", "get_providers", "provider",
@@ -27,6 +30,7 @@ class BuiltContent:
     labelled: dict  # the declared subset: what is labelled and becomes the ground truth
     paths: dict[str, Field]  # dotted path -> Field, for every labelled leaf
     choices: dict = field(default_factory=dict)  # template.yaml `choices` drawn: the template's `choice`
+    casings: dict[str, str] = field(default_factory=dict)  # path -> the case filter it is printed with (`upper`)
 
     def ground_truth(self) -> dict:
         """The extraction target with printed strings (Donut gt_parse nesting)."""
@@ -45,10 +49,9 @@ class ContentRejected(ValueError):
 
 
 def build_content(spec: DocSpec, template: Template) -> BuiltContent:
+    choices = chosen_options(spec, template)  # first: a stale recorded option fails before any content
     ctx = ContentContext.create(spec.seed, spec.knobs, template.config.options)
     tree = builder_for(template.kind)(ctx)
-    # Drawn after the content, so a template's layout alternatives change none of its values.
-    choices = {name: ctx.rng.choice(options) for name, options in template.config.choices.items()}
     for name, decl in template.config.fields.items():
         if decl.provider:
             _set_path(tree, name, _provided(ctx, name, decl, template))
@@ -68,6 +71,28 @@ def build_content(spec: DocSpec, template: Template) -> BuiltContent:
         v = violations[0]
         raise ContentRejected(f"arithmetic check failed: {v.relation} (expected {v.expected}, found {v.found})")
     return BuiltContent(tree, labelled, paths, choices)
+
+
+def chosen_options(spec: DocSpec, template: Template) -> dict:
+    """The template's `choice`: each option the spec names (str(option), as sample_spec draws and the
+    record keeps it) as template.yaml writes it (80, not "80"). A spec made by hand, without choices,
+    draws them from its seed; an option or name the template does not have is a TemplateError."""
+    config = template.config
+    unknown = sorted(set(spec.choices) - set(config.choices))
+    if unknown:
+        raise TemplateError(template.folder / "template.yaml", f"choices {unknown} are not the template's "
+                            f"(choices: {', '.join(config.choices) or 'none'})")
+    named = dict(spec.choices)
+    if set(config.choices) - set(named):
+        named = {**draw_choices(random.Random(derive_seed(spec.seed, "choices")), template), **named}
+    out = {}
+    for name, options in config.choices.items():
+        by_text = {str(o): o for o in options}
+        if named[name] not in by_text:
+            raise TemplateError(template.folder / "template.yaml", f"choice {name}={named[name]!r} is not one of "
+                                f"its options ({', '.join(repr(t) for t in by_text)})")
+        out[name] = by_text[named[name]]
+    return out
 
 
 def _provided(ctx: ContentContext, name: str, decl, template: Template) -> Field:
@@ -97,9 +122,37 @@ def _set_path(tree: dict, path: str, value: Field) -> None:
     node[parts[-1]] = value
 
 
-def render_html(spec: DocSpec, template: Template, content: BuiltContent) -> str:
-    return template.render_html(doc=content.tree, knobs=spec.knobs, t=translator(spec.knobs.locale),
-                                choice=content.choices)
+def render_html(spec: DocSpec, template: Template, content: BuiltContent, *,
+                t: Captions | None = None) -> tuple[str, BuiltContent]:
+    """The document's HTML, and its content labelled as printed: a value the template prints
+    through a case filter (`{{ doc.store.name | upper }}`) is labelled with the cased text.
+    `t`: the caption translator (default: the locale's, with the template's captions.yaml)."""
+    t = t or translator(spec.knobs.locale, template.captions)
+    with noting_casings() as noted:
+        html = template.render_html(doc=content.tree, knobs=spec.knobs, t=t, choice=content.choices)
+    return html, _as_printed(content, noted, template)
+
+
+def _as_printed(content: BuiltContent, noted: dict, template: Template) -> BuiltContent:
+    casings = {}
+    for path, value in content.paths.items():
+        seen = noted.get(id(value))
+        if seen is None or seen[0] is not value:
+            continue
+        if len(seen[1]) > 1:  # the label could match one print only; say which, instead of a verify failure
+            from docfactory.generators.pipeline import _source_line
+
+            raise TemplateError(template.html_path, f"field {path!r} is printed with "
+                                f"{' and '.join('| ' + c for c in sorted(seen[1]))}: a labelled value prints in one "
+                                "case (case the text of an unlabelled copy: {{ doc.x.text | upper }})",
+                                _source_line(template, path))
+        casings[path] = next(iter(seen[1]))
+    if not casings:
+        return content
+    relabel = {id(content.paths[p]): replace(content.paths[p], text=cased_text(content.paths[p], c))
+               for p, c in casings.items()}
+    return replace(content, labelled=map_leaves(content.labelled, lambda f: relabel.get(id(f), f)),
+                   paths={p: relabel.get(id(f), f) for p, f in content.paths.items()}, casings=casings)
 
 
 def font_css(font: str) -> str:

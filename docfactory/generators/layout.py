@@ -95,11 +95,13 @@ def _font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
-def layout(html: str, css: list[str]) -> weasyprint.Document:
-    """Lay out the page; raises ExternalResource if the HTML or CSS asks for a file or URL."""
+def layout(html: str, css: list[str | weasyprint.CSS]) -> weasyprint.Document:
+    """Lay out the page; raises ExternalResource if the HTML or CSS asks for a file or URL. A sheet
+    given parsed is used as is (one made for this document only, which the cache would churn on)."""
     fetcher = _RefusingFetcher()
+    sheets = [c if isinstance(c, weasyprint.CSS) else stylesheet(c) for c in css]
     document = weasyprint.HTML(string=html, base_url=".", url_fetcher=fetcher).render(
-        stylesheets=[stylesheet(c) for c in css], font_config=_font_config())
+        stylesheets=sheets, font_config=_font_config())
     if fetcher.refused:
         raise ExternalResource(fetcher.refused[0])
     return document

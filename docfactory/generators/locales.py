@@ -22,6 +22,9 @@ class LocaleFormat:
     money_pattern: str  # "{sym}{num}" or "{num} {sym}"
     default_currency: str
     tax_rates: tuple[str, ...]  # standard rate first, then reduced rates
+    # Digits in the group next to the decimal mark, then in each group above it: (3, 2) is India's
+    # lakh and crore grouping, "12,34,567.89".
+    grouping: tuple[int, int] = (3, 3)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,13 @@ LOCALES: dict[str, LocaleFormat] = {
     "fr_FR": LocaleFormat("fr_FR", ",", NBSP, "%d/%m/%Y", "{num}" + NBSP + "{sym}", "EUR", ("0.20", "0.10", "0.055")),
     # Malaysia under GST (2015-2018): 6 % standard-rated, 0 % zero-rated; "RM 9.00".
     "en_MY": LocaleFormat("en_MY", ".", ",", "%d/%m/%Y", "{sym}" + NBSP + "{num}", "MYR", ("0.06", "0.0")),
+    # Singapore's GST: 9 % since 2024, 8 % in 2023, 7 % before (content/context.py dates a document
+    # by its rate), 0 % zero-rated; "S$12.30".
+    "en_SG": LocaleFormat("en_SG", ".", ",", "%d/%m/%Y", "{sym}{num}", "SGD", ("0.09", "0.08", "0.07", "0.0")),
+    # India's GST slabs, 18 % the common one; "₹12,34,567.89" (or "Rs." in a font without the sign).
+    "en_IN": LocaleFormat("en_IN", ".", ",", "%d-%m-%Y", "{sym}{num}", "INR", ("0.18", "0.12", "0.05", "0.28", "0.0"),
+                          grouping=(3, 2)),
+    "en_AU": LocaleFormat("en_AU", ".", ",", "%d/%m/%Y", "{sym}{num}", "AUD", ("0.10", "0.0")),
 }
 
 # Legal forms a company name ends with, and how often each is drawn (shops and small firms are mostly
@@ -55,6 +65,10 @@ LEGAL_FORMS: dict[str, dict[str, int]] = {
     # "": a registered business under its trading name ("TEO HENG STATIONERY & BOOKS (001451637-M)"):
     # 38 of SROIE's 77 registered names carry no company form.
     "en_MY": {"SDN BHD": 8, "BHD": 1, "ENTERPRISE": 2, "TRADING": 1, "": 6},
+    # Names as ACRA registers them, in capitals; "": a sole proprietorship under its trading name.
+    "en_SG": {"PTE. LTD.": 6, "PTE LTD": 3, "LLP": 1, "": 3},
+    "en_IN": {"Pvt. Ltd.": 6, "Private Limited": 2, "LLP": 1, "Ltd.": 1},
+    "en_AU": {"Pty Ltd": 7, "Ltd": 1, "": 2},  # "": a sole trader under a business name
 }
 
 CURRENCIES: dict[str, Currency] = {
@@ -64,7 +78,26 @@ CURRENCIES: dict[str, Currency] = {
     "CHF": Currency("CHF", "CHF", 2),
     "JPY": Currency("JPY", "¥", 0),
     "MYR": Currency("MYR", "RM", 2),
+    "SGD": Currency("SGD", "S$", 2),
+    "INR": Currency("INR", "₹", 2),
+    "AUD": Currency("AUD", "$", 2),
 }
+
+# The rupee sign (U+20B9, 2010) is missing from older fonts: the Liberation families lack it. A
+# page in such a font prints "Rs." (as many Indian tills do) rather than a sign borrowed from a
+# fallback font. The families known to draw it; any other prints the plain symbol.
+_PLAIN_SYMBOLS = {"INR": "Rs."}
+_FONTS_WITH_SIGN = {"INR": frozenset({"DejaVu Sans", "DejaVu Sans Mono", "DejaVu Sans Condensed", "DejaVu Serif",
+                                      "FreeMono", "FreeSans", "FreeSerif"})}
+
+
+def currency_in_font(code: str, font: str) -> Currency:
+    """The currency as a page set in `font` prints it: its sign, or its plain symbol where the font
+    has no glyph for the sign ("Rs." for "₹")."""
+    currency = CURRENCIES[code]
+    if code in _PLAIN_SYMBOLS and font not in _FONTS_WITH_SIGN[code]:
+        return Currency(code, _PLAIN_SYMBOLS[code], currency.exponent)
+    return currency
 
 
 def round_money(value: Decimal, currency: Currency) -> Decimal:
@@ -73,16 +106,19 @@ def round_money(value: Decimal, currency: Currency) -> Decimal:
 
 
 def format_number(value: Decimal, loc: LocaleFormat, places: int | None = None) -> str:
-    """Group thousands and use the locale's decimal mark; `places` fixes the digits shown."""
+    """Group digits the locale's way (thousands, or India's lakhs and crores) and use its decimal
+    mark; `places` fixes the digits shown."""
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     text = f"{abs(value):f}"
     whole, _, frac = text.partition(".")
     groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
+    size = loc.grouping[0]
+    while len(whole) > size:
+        groups.insert(0, whole[-size:])
+        whole = whole[:-size]
+        size = loc.grouping[1]
     groups.insert(0, whole)
     out = loc.group.join(groups)
     if frac:
@@ -107,7 +143,15 @@ def format_date(day: dt.date, loc: LocaleFormat) -> str:
     return day.strftime(loc.date_format)
 
 
-# Labels printed next to values. Templates call t("Invoice"); a missing key prints the key itself.
+# English captions that name a goods and services tax rather than a VAT.
+_GST_CAPTIONS = {
+    "Invoice": "Tax Invoice", "Tax": "GST", "VAT": "GST", "Tax rate": "GST rate", "Tax summary": "GST summary",
+    "incl. VAT": "incl. GST",
+    "Revenue net of VAT. Figures are unaudited.": "Revenue excluding GST. Figures are unaudited.",
+}
+
+# Labels printed next to values. Templates call t("Invoice"); a missing key prints the key itself
+# (and `engine templates validate` warns, see Captions).
 _LABELS: dict[str, dict[str, str]] = {
     "de_DE": {
         "Invoice": "Rechnung", "Invoice No.": "Rechnungsnr.", "Date": "Datum", "Due date": "Fällig am",
@@ -175,9 +219,40 @@ _LABELS: dict[str, dict[str, str]] = {
         "Reg. No.": "CO. REG NO", "Price": "PRICE", "Thank you for shopping with us!": "THANK YOU. PLEASE COME AGAIN",
         "Exchange within 14 days with receipt.": "GOODS SOLD ARE NOT RETURNABLE",
     },
+    # Singapore, India and Australia levy GST: a registered seller's invoice is a "Tax Invoice", and the
+    # tax is GST; the seller's tax number is its GST registration (India's GSTIN, Australia's ABN).
+    "en_SG": {**_GST_CAPTIONS, "VAT ID": "GST Reg. No."},
+    "en_IN": {**_GST_CAPTIONS, "VAT ID": "GSTIN"},
+    "en_AU": {**_GST_CAPTIONS, "VAT ID": "ABN"},
 }
 
 
-def translator(locale: str):
-    table = _LABELS.get(locale, {})
-    return lambda key: table.get(key, key)
+class Captions:
+    """`t("Invoice")`: a caption in the document's locale. A template's own captions (captions.yaml)
+    come before the built-in table. A caption neither knows prints as written and is kept in
+    `unknown`, which `engine templates validate` reports: silently printing English on a German page
+    is what this prevents. An English locale needs no entry (the caption is its English text); its
+    table, where there is one (en_MY's capitals), is a house style, not a translation."""
+
+    def __init__(self, locale: str, own: dict[str, dict[str, str]] | None = None):
+        own_table = {caption: by_locale[locale] for caption, by_locale in (own or {}).items() if locale in by_locale}
+        self.locale = locale
+        self._table = {**_LABELS.get(locale, {}), **own_table}
+        self._written_is_right = locale.split("_")[0] == "en"
+        self.unknown: set[str] = set()
+
+    def __call__(self, caption: str) -> str:
+        text = self._table.get(caption)
+        if text is not None:
+            return text
+        if not self._written_is_right:
+            self.unknown.add(caption)
+        return caption
+
+    def knows(self, caption: str) -> bool:
+        return caption in self._table or self._written_is_right
+
+
+def translator(locale: str, own: dict[str, dict[str, str]] | None = None) -> Captions:
+    """t() for a document in `locale`; `own`: the template's captions.yaml (caption -> {locale: text})."""
+    return Captions(locale, own)

@@ -18,6 +18,7 @@ from docfactory import __version__
 from docfactory.generators.content import pattern_of
 from docfactory.generators.document import BuiltContent, ContentRejected, build_content, font_css, render_html
 from docfactory.field_types import normalize_text
+from docfactory.generators.fit_page import SlipBreaks, fit_to_content
 from docfactory.generators.layout import ExternalResource, PageLayout, UnverifiableStyle, layout, read_labels
 from docfactory.generators.pdf_pages import read_text, render_png, text_in_boxes
 from docfactory.generators.spec import assign_split
@@ -76,7 +77,7 @@ def _prepare(spec: DocSpec, registry: TemplateRegistry, times=None) -> _Prepared
     with timed(times, "content"):
         content = build_content(spec, template)
     with timed(times, "jinja"):
-        html = render_html(spec, template, content)
+        html, content = render_html(spec, template, content)
     with timed(times, "layout"):
         document = template_layout(template, html, spec.knobs.font)
     with timed(times, "labels"):
@@ -86,10 +87,20 @@ def _prepare(spec: DocSpec, registry: TemplateRegistry, times=None) -> _Prepared
 
 
 def template_layout(template: Template, html: str, font: str):
-    """WeasyPrint layout of a template's HTML; a file or URL it asks for is a TemplateError naming
-    the file (and line) that asked."""
+    """WeasyPrint layout of a template's HTML (a `page_height: fit` slip cut to its content); a file
+    or URL it asks for is a TemplateError naming the file (and line) that asked."""
+    css = [template.css, font_css(font)]
     try:
-        return layout(html, [template.css, font_css(font)])
+        document = layout(html, css)
+        if template.config.page_height == "fit":
+            document = fit_to_content(document, lambda page_size: layout(html, [*css, page_size]))
+        return document
+    except SlipBreaks as exc:
+        from docfactory.templates.registry import yaml_line
+
+        yaml_path = template.folder / "template.yaml"
+        line = yaml_line(yaml_path.read_text(encoding="utf-8"), ["page_height"])
+        raise TemplateError(yaml_path, str(exc), line) from None
     except ExternalResource as exc:
         name = exc.url.rstrip("/").rsplit("/", 1)[-1]  # a relative URL comes back resolved
         for path in (template.folder / "style.css", template.html_path):
@@ -163,8 +174,11 @@ def _verify_and_record(p: _Prepared, texts, images, scale: float) -> list[PageRe
     for path, field in p.content.paths.items():
         found = normalize_text(" ".join(field_text.get(path, [])))
         if found != normalize_text(field.text):
+            cased = p.content.casings.get(path)
+            hint = (f" (the template prints this value with | {cased} somewhere: print it so where it is labelled, "
+                    "and case the text of an unlabelled copy: {{ doc.x.text | upper }})") if cased else ""
             return Rejection(p.spec.doc_id, p.spec.template, "verify",
-                             f"field {path}: label {field.text!r} but the PDF has {found!r} in its box")
+                             f"field {path}: label {field.text!r} but the PDF has {found!r} in its box{hint}")
     page_tables = []
     for i, layout_page in enumerate(p.pages):
         tables = []
@@ -195,6 +209,7 @@ def _records(p: _Prepared, images, texts, page_fields, page_tables) -> list[Page
     gt = json.dumps(p.content.ground_truth(), ensure_ascii=False)
     content_hash = p.content.content_hash(p.template.config.version)
     split = assign_split(p.spec.doc_id)
+    choices = {name: str(option) for name, option in p.content.choices.items()}  # as drawn, resolved from the spec
     out = []
     for i, (png, width, height) in enumerate(images):
         fields = [FieldLabel(name=path, type=f.type, value=f.text, normalized=f.normalized, boxes=page_fields[i][path])
@@ -204,6 +219,6 @@ def _records(p: _Prepared, images, texts, page_fields, page_tables) -> list[Page
             kind=p.template.kind, seed=p.spec.seed, knobs=p.spec.knobs, content_hash=content_hash, page=i,
             n_pages=len(images), width=width, height=height, dpi=p.spec.knobs.dpi, image=png,
             words=texts[i].words, lines=texts[i].lines, fields=fields, tables=page_tables[i],
-            ground_truth=gt, split=split, generator_version=__version__,
+            ground_truth=gt, split=split, generator_version=__version__, choices=choices,
         ))
     return out

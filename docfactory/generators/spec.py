@@ -2,10 +2,14 @@
 document built from it — does not depend on worker count, order or timing.
 
 `weights` tilt the choices (the mining loop's plan): {"template": {...}, "locale": {...}, ...};
-a value missing from a weight table keeps weight 1. A plan may also list hard variants,
-weights["variants"] = [{"template", "knobs", "push"}, ...]: document `index` < len(variants) keeps
-that template and those knobs with `push` applied (n_items clamped to the template's range); only
-its seed is new (the doc id's, as for every document).
+a value missing from a weight table keeps weight 1. A template's layout alternatives (template.yaml
+`choices`) are drawn here too, after the knobs, and tilted by a nested table:
+weights["choice"][NAME][str(option)] = weight (0: never drawn, while some other option weighs more).
+A plan may also list hard variants, weights["variants"] = [{"template", "knobs", "push",
+"choices"}, ...]: document `index` < len(variants) keeps that template, those knobs with `push`
+applied (n_items clamped to the template's range) and those choices (one the weights rule out, or
+the template no longer has, is drawn again); only its seed is new (the doc id's, as for every
+document).
 """
 
 from __future__ import annotations
@@ -41,6 +45,22 @@ def _choose(rng: random.Random, options, weights: Mapping | None):
     return rng.choices(options, weights=w)[0] if sum(w) > 0 else rng.choice(options)
 
 
+def draw_choices(rng: random.Random, template: Template, weights: Mapping[str, Mapping] | None = None,
+                 keep: Mapping[str, str] | None = None) -> dict[str, str]:
+    """One option per template.yaml choice, as str(option), in declaration order; weights["choice"]
+    tilts each. `keep` (a variant's choices) is kept where the template still has that option and
+    the weights do not rule it out."""
+    tables = (weights or {}).get("choice") or {}
+    out = {}
+    for name, options in template.config.choices.items():
+        table = tables.get(name) or {}
+        drawn = str(_choose(rng, options, table))
+        kept = (keep or {}).get(name)
+        usable = kept is not None and kept in {str(o) for o in options} and float(table.get(kept, 1.0)) > 0
+        out[name] = kept if usable else drawn
+    return out
+
+
 def sample_spec(run_seed: int, index: int, templates: list[Template], *, prefix: str = "doc",
                 weights: Mapping[str, Mapping] | None = None, dpi: tuple[int, ...] = (DEFAULT_DPI,)) -> DocSpec:
     weights = weights or {}
@@ -51,7 +71,7 @@ def sample_spec(run_seed: int, index: int, templates: list[Template], *, prefix:
     by_name = {t.name: t for t in ordered}
     variants = weights.get("variants") or []
     if index < len(variants):
-        return _variant_spec(doc_id, seed, variants[index], by_name)
+        return _variant_spec(doc_id, seed, variants[index], by_name, weights)
     template = by_name[_choose(rng, by_name, weights.get("template"))]
     honours = set(template.config.knobs)
     locales = template_locales(template)
@@ -69,7 +89,8 @@ def sample_spec(run_seed: int, index: int, templates: list[Template], *, prefix:
     font = _choose(rng, template.config.fonts, weights.get("font")) if "font" in honours else template.config.fonts[0]
     knobs = Knobs(locale=locale, currency=currency, n_items=n_items, tax_rate=tax_rate, discount_rate=discount,
                   font=font, dpi=_choose(rng, dpi, weights.get("dpi")) if "dpi" in honours else dpi[0])
-    return DocSpec(doc_id=doc_id, template=template.name, seed=seed, knobs=knobs)
+    return DocSpec(doc_id=doc_id, template=template.name, seed=seed, knobs=knobs,
+                   choices=draw_choices(rng, template, weights))
 
 
 def template_locales(template: Template) -> list[str]:
@@ -81,7 +102,8 @@ def template_locales(template: Template) -> list[str]:
     return sorted(template.config.locales or LOCALES)
 
 
-def _variant_spec(doc_id: str, seed: int, variant: Mapping, by_name: Mapping[str, Template]) -> DocSpec:
+def _variant_spec(doc_id: str, seed: int, variant: Mapping, by_name: Mapping[str, Template],
+                  weights: Mapping[str, Mapping]) -> DocSpec:
     template = by_name.get(variant["template"])
     if template is None:
         raise ValueError(f"variant of {variant.get('source')}: unknown template {variant['template']!r} "
@@ -89,7 +111,8 @@ def _variant_spec(doc_id: str, seed: int, variant: Mapping, by_name: Mapping[str
     knobs = {**variant["knobs"], **variant.get("push", {})}
     low, high = template.config.n_items
     knobs["n_items"] = min(high, max(low, int(knobs["n_items"])))
-    return DocSpec(doc_id=doc_id, template=template.name, seed=seed, knobs=Knobs(**knobs))
+    choices = draw_choices(random.Random(seed), template, weights, keep=variant.get("choices"))
+    return DocSpec(doc_id=doc_id, template=template.name, seed=seed, knobs=Knobs(**knobs), choices=choices)
 
 
 def assign_split(doc_id: str, ratios=SPLIT_RATIOS) -> str:

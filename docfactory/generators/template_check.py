@@ -79,6 +79,6 @@ def check_template(template: Template, seed: int = 0) -> None:
                   discount_rate="0.05", font=template.config.fonts[0], dpi=72)
     spec = DocSpec(doc_id="template-check", template=template.name, seed=seed, knobs=knobs)
     content = build_content(spec, template)
-    html = render_html(spec, template, content)
+    html, content = render_html(spec, template, content)
     pages = template_labels(template, template_layout(template, html, knobs.font))
     check_field_coverage(template, content, pages, html)

@@ -1,6 +1,7 @@
 """Find templates: the built-in folders beside this file plus any user folders.
 
-A template is a folder holding template.yaml, template.html.j2 and style.css. A user directory
+A template is a folder holding template.yaml, template.html.j2 and style.css (and optionally
+captions.yaml, its own caption translations: captions.py). A user directory
 may be one template folder or a folder of them. A template that fails to load is kept as an
 error (file and line) so one broken template never hides the others.
 """
@@ -19,6 +20,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from pydantic import ValidationError
 
+from docfactory.templates.captions import load_captions
+from docfactory.templates.casing import case_filters
 from docfactory.templates.schema import TemplateConfig
 
 BUILTIN_DIR = Path(__file__).resolve().parent
@@ -76,6 +79,7 @@ def _sandbox(folder: Path) -> ImmutableSandboxedEnvironment:
     env = _Sandbox(loader=FunctionLoader(load), autoescape=True,
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["br"] = _line_breaks
+    env.filters.update(case_filters())  # `| upper` on a value: its label records the capitals
     return env
 
 
@@ -99,6 +103,7 @@ class Template:
     config: TemplateConfig
     css: str
     env: ImmutableSandboxedEnvironment = field(repr=False)
+    captions: dict[str, dict[str, str]] = field(default_factory=dict)  # captions.yaml: caption -> {locale: text}
 
     @property
     def kind(self) -> str:
@@ -154,7 +159,7 @@ def load_template(folder: Path) -> Template:
         # then allows ~100 nested blocks in the code Jinja generates
         raise TemplateError(folder / HTML_FILE, "Jinja: blocks or expressions nested too deeply to compile "
                             f"({type(exc).__name__})") from None
-    return Template(folder.name, folder, config, _read_text(folder / CSS_FILE), env)
+    return Template(folder.name, folder, config, _read_text(folder / CSS_FILE), env, load_captions(folder))
 
 
 def _read_config(path: Path) -> TemplateConfig:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from docfactory.field_types import check_field_type
 
@@ -39,8 +39,14 @@ class TemplateConfig(BaseModel):
     tables: Annotated[list[str], Field(description="names used in data-table attributes")] = []
     locales: Annotated[list[str], Field(description="the locales it prints, e.g. [en_MY]; empty: every locale "
                                                     "(the `locale` knob draws from these)")] = []
-    choices: Annotated[dict[str, list[Any]], Field(description="layout alternatives: the document's seeded rng picks "
-                                                               "one per name, the template reads `choice.NAME`")] = {}
+    choices: Annotated[dict[str, list[Any]], Field(description="layout alternatives: the spec's seeded rng picks "
+                                                               "one per name (a plan's weights[\"choice\"] tilt it), "
+                                                               "the template reads `choice.NAME`, the record keeps str(option)")] = {}
+    choice_fields: Annotated[dict[str, list[str]], Field(description="choice -> the fields whose printed form it changes "
+                                                                     "(label wording, format, place): a weak field tilts "
+                                                                     "these choices")] = {}
+    page_height: Annotated[Literal["css", "fit"], Field(description="css: as the @page rule sizes it; fit: a slip cut "
+                                                                   "to its content (the @page height is only laid out first)")] = "css"
 
     @field_validator("knobs")
     @classmethod
@@ -65,6 +71,32 @@ class TemplateConfig(BaseModel):
         empty = sorted(name for name, options in value.items() if not options)
         if empty:
             raise ValueError(f"choices {empty} have no options")
+        return value
+
+    @field_validator("choices")
+    @classmethod
+    def _options_by_text(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        # A record keeps str(option) and the option is found again by it: two options may not print alike.
+        for name, options in value.items():
+            by_text: dict[str, Any] = {}
+            for option in options:
+                if by_text.setdefault(str(option), option) != option:
+                    raise ValueError(f"choices.{name}: options {by_text[str(option)]!r} and {option!r} read alike "
+                                     f"({str(option)!r}): a record could not tell them apart")
+        return value
+
+    @field_validator("choice_fields")
+    @classmethod
+    def _choice_fields_exist(cls, value: dict[str, list[str]], info: ValidationInfo) -> dict[str, list[str]]:
+        if "choices" not in info.data or "fields" not in info.data:
+            return value  # their own errors are reported
+        choices, fields = info.data["choices"], info.data["fields"]
+        for name, printed in value.items():
+            if name not in choices:
+                raise ValueError(f"{name!r} is not a choice (choices: {', '.join(choices) or 'none'})")
+            unknown = [f for f in printed if f not in fields]
+            if unknown:
+                raise ValueError(f"{name}: {unknown} are not declared fields (fields: {', '.join(fields)})")
         return value
 
 

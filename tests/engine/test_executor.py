@@ -1,14 +1,17 @@
-"""The executor registry and the local executor: errors are values, lost workers are retried, and a
-step turns a raising document into an error row and a failed task into a listed-later shard."""
+"""The executor registry and the local executor: errors are values, lost workers are retried, a task
+past its time limit has its worker killed, and a step turns a raising document into an error row and
+a failed task into a listed-later shard."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from docfactory.engine.executor import ExecutorError, ExecutorOptions, TaskError, make_executor
+from docfactory.engine.executor import ExecutorError, ExecutorOptions, TaskError, TaskTimedOut, make_executor
 
 # The pool's spawned workers import this module to find the task functions: keep its imports light
 # (the steps are imported inside the tests that use them).
@@ -29,6 +32,13 @@ def die_once(marker_dir: str, x: int) -> int:
     if x == 3:
         raise ValueError("no 3")
     return x
+
+
+def spin_on_2(offset: int, x: int) -> tuple[int, int]:
+    """Loops forever on 2; otherwise (x + offset, the worker's PID)."""
+    while x == 2:
+        pass
+    return x + offset, os.getpid()
 
 
 def test_unknown_kind_lists_the_known_ones():
@@ -56,6 +66,21 @@ def test_in_the_pool_a_lost_worker_is_retried_and_a_raising_task_reported(tmp_pa
     assert outcomes == {0: 0, 1: 1, 2: 2, 4: 4}
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_task_past_its_time_limit_has_its_worker_killed_and_the_rest_completes(workers):
+    with make_executor(ExecutorOptions(), workers=workers) as executor:  # a time limit: workers even for 1
+        started = time.monotonic()
+        results = dict(executor.map(spin_on_2, range(5), 100, timeout=1.5))
+        assert time.monotonic() - started < 30
+        assert isinstance(results[2], TaskTimedOut) and results[2].seconds == 1.5
+        assert results[2].reason == "ran past its 1.5 s time limit; its worker was killed"
+        done = {x: result for x, result in results.items() if x != 2}
+        assert {x: value for x, (value, _) in done.items()} == {0: 100, 1: 101, 3: 103, 4: 104}
+        assert os.getpid() not in {pid for _, pid in done.values()}
+        assert len(multiprocessing.active_children()) <= workers  # the looping one is gone, not abandoned
+    assert multiprocessing.active_children() == []
+
+
 def test_a_failed_shard_task_is_recorded_and_made_by_the_next_run(tmp_path, monkeypatch):
     import docfactory.engine.generate as generate
     from docfactory.engine.catalog import open_catalog
@@ -68,8 +93,8 @@ def test_a_failed_shard_task_is_recorded_and_made_by_the_next_run(tmp_path, monk
             raise OSError("disk full")
         return real(run_dir, rel_path, kind, rows)
 
-    cfg = GenerateConfig(n=4, seed=3, shard_docs=2, workers=1)
-    monkeypatch.setattr(generate, "write_shard", write_fails_on_part_1)
+    cfg = GenerateConfig(n=4, seed=3, shard_docs=2, workers=1, task_timeout=None)  # no limit: in this process,
+    monkeypatch.setattr(generate, "write_shard", write_fails_on_part_1)            # where the patch is
     summary = run_generate(tmp_path / "run", cfg)
     assert summary.failed_shards == ["shards/documents/it000/part-00001.parquet: OSError: disk full"]
     assert summary.generated == 2
@@ -97,7 +122,8 @@ def test_a_document_that_raises_is_an_error_row_locally(tmp_path, monkeypatch):
         return real(specs, registry)
 
     monkeypatch.setattr(generate, "generate_pages", raise_on_doc_2)
-    summary = run_generate(tmp_path / "run", GenerateConfig(n=4, seed=3, shard_docs=2, workers=1))
+    cfg = GenerateConfig(n=4, seed=3, shard_docs=2, workers=1, task_timeout=None)  # in this process, patched
+    summary = run_generate(tmp_path / "run", cfg)
     assert (summary.generated, summary.verified, summary.rejected, summary.failed_shards) == (4, 3, 1, [])
     with open_catalog(tmp_path / "run", read_only=True) as catalog:
         assert catalog.sql("SELECT doc_id, stage, reason FROM rejections").fetchall() == [

@@ -25,7 +25,9 @@ from docfactory.engine.predict_step import PredictRequest, run_predict
 
 
 def make_run(run, predictions: Path) -> dict[str, str]:
-    cfg = GenerateConfig(n=2, seed=3, shard_docs=1, workers=1, templates=["receipt_shop", "invoice_modern"])
+    # memory:// lives in this process: no worker process could write it, so no time limit (which needs one)
+    cfg = GenerateConfig(n=2, seed=3, shard_docs=1, workers=1, templates=["receipt_shop", "invoice_modern"],
+                         task_timeout=None)
     assert run_generate(run, cfg).failed_shards == []
     assert run_augment(run, AugmentConfig(preset="mild", workers=1)).failed_shards == []
     assert run_emit(run, EmitConfig(workers=1)).failed_shards == []

@@ -128,7 +128,9 @@ def test_a_second_engine_process_on_a_locked_run_refuses_at_once(config, tmp_pat
                              start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while not ((run / ".lock").exists() and (run / ".lock").read_text().startswith(f"{first.pid}\n")):
+        # The holder has the lock and has begun writing (its catalog comes after its template checks).
+        while not ((run / ".lock").exists() and (run / ".lock").read_text().startswith(f"{first.pid}\n")
+                   and (run / "catalog.duckdb").exists()):
             assert time.monotonic() < deadline and first.poll() is None, "the first process never took the lock"
             time.sleep(0.02)
         listed = len(_listing(run))

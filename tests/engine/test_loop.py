@@ -82,7 +82,20 @@ def test_two_iterations_fill_the_iterations_table(tiny_run):
     assert set(prefixes) == {"doc", "it001"}  # a new doc-id prefix per iteration
     assert "receipt_thermal" not in templates  # the holdout template is never trained on
     with open_catalog(evalset_dir(tiny_run, "holdout"), read_only=True) as catalog:
-        assert {t for (t,) in catalog.sql("SELECT DISTINCT template FROM documents").fetchall()} == {"receipt_thermal"}
+        # the hand-written held-out template, and receipt_pos slips of the held-out layout family
+        assert {t for (t,) in catalog.sql("SELECT DISTINCT template FROM documents").fetchall()} == {"receipt_thermal", "receipt_pos"}
+    held = load_profile("tiny").holdout_choices
+    assert held == {"rule": ["equals"], "total_label": ["GRAND TOTAL"]}
+    family = "(choices->>'rule') = 'equals' OR (choices->>'total_label') = 'GRAND TOTAL'"  # ->> binds looser than =
+    for folder in (tiny_run, *(evalset_dir(tiny_run, name) for name in ("in_dist", "audit", "holdout"))):
+        with open_catalog(folder, read_only=True) as catalog:
+            counts = catalog.sql(f"SELECT count(*) FILTER (WHERE {family}), count(*) FILTER (WHERE "
+                                 f"{family.replace(' OR ', ' AND ')}), count(*) "
+                                 "FROM documents WHERE template = 'receipt_pos'").fetchone()
+        if folder.name == "holdout":
+            assert counts[1] == counts[2] > 0  # every slip of the family, both options
+        else:
+            assert counts[0] == 0 and (counts[2] > 0 or folder != tiny_run)  # never in training, in_dist or audit
     assert all(r["holdout_teds"] is None for r in rows)  # the holdout receipts have no tables: no TEDS, not 0
 
 

@@ -123,8 +123,9 @@ def test_a_run_at_a_url_goes_through_every_command(scheme, tmp_path):
         assert result.exit_code == code, result.output
         return result.output
 
-    engine("generate", "--n", "3", "--out", url, "--seed", "5", "--workers", "1", "--template", "invoice_classic",
-           "--template", "receipt_shop")
+    # memory:// lives in this process: no worker process could write it, so no time limit (which needs one)
+    engine("generate", "--n", "3", "--out", url, "--seed", "5", "--workers", "1", "--task-timeout", "0",
+           "--template", "invoice_classic", "--template", "receipt_shop")
     assert "trained count-test iteration 0" in engine("train", url, "--model", "count-test")
     preds = tmp_path / "preds.jsonl"
     assert "predicted" in engine("predict", url, "--model", "count-test", "--split", "all", "--out", str(preds))

@@ -20,6 +20,12 @@ REGISTRATION = {
     "de_DE": r"HR[AB] \d{4,6}",  # Handelsregister
     "fr_FR": r"RCS [A-Z][a-z]+ \d{9}",  # RCS court and SIREN (printed ungrouped)
     "en_MY": r"(\d{5,9}|[A-Z]{2}\d{7})-[A-Z]",  # SSM company or business number and check letter
+    # UEN: a company's (year, serial), a business's or an LLP's, with its check letter
+    "en_SG": r"(UEN:? |Co\. Reg\. No\. )?(\d{9}[A-Z]|5[23]\d{6}[A-Z]|T\d\dLL\d{4}[A-Z])",
+    # GSTIN (state, PAN of a company or firm, entity, Z, check), or a company's CIN, an LLP's LLPIN
+    "en_IN": r"(GSTIN:? |GST No\. )\d\d[A-Z]{3}[CF][A-Z]\d{4}[A-Z][1-9]Z[0-9A-Z]|CIN [LU]\d{5}[A-Z]{2}\d{4}P[TL]C\d{6}"
+             r"|LLPIN A[A-Z]{2}-\d{4}",
+    "en_AU": r"ABN \d\d \d{3} \d{3} \d{3}|ACN \d{3} \d{3} \d{3}",  # ABN, or a company's ACN
 }
 
 
@@ -39,6 +45,40 @@ def _siren_ok(registration: str) -> bool:
     return total % 10 == 0  # Luhn
 
 
+def _abn_ok(number: str) -> bool:
+    """The ATO's rule: take 1 from the first digit; the weighted sum divides by 89."""
+    digits = [int(c) for c in number if c.isdigit()]
+    digits[0] -= 1
+    weights = (10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19)
+    return len(digits) == 11 and sum(d * w for d, w in zip(digits, weights)) % 89 == 0
+
+
+def _acn_ok(number: str) -> bool:
+    digits = [int(c) for c in number if c.isdigit()]
+    return len(digits) == 9 and (-sum(d * w for d, w in zip(digits, range(8, 0, -1)))) % 10 == digits[8]
+
+
+def _gstin_ok(number: str) -> bool:
+    """Luhn mod 36 over all 15 characters."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        product = alphabet.index(ch) * (2 if i % 2 else 1)
+        total += product // 36 + product % 36
+    return len(number) == 15 and total % 36 == 0
+
+
+def _check_digits_ok(locale: str, registration: str) -> bool:
+    number = registration.rsplit(" ", 1)[-1]
+    if locale == "fr_FR":
+        return _siren_ok(registration)
+    if locale == "en_AU":
+        return _abn_ok(registration) if registration.startswith("ABN") else _acn_ok(registration)
+    if locale == "en_IN" and "GST" in registration:
+        return _gstin_ok(number)
+    return True
+
+
 @pytest.mark.parametrize("locale", sorted(LOCALES))
 @pytest.mark.parametrize("kind,issuer", [("receipt", "store"), ("invoice", "seller")])
 def test_every_locale_builds_a_company_with_its_legal_form_and_register(locale, kind, issuer):
@@ -52,10 +92,32 @@ def test_every_locale_builds_a_company_with_its_legal_form_and_register(locale, 
         else:
             assert _has_legal_form(company, locale), company
         assert re.fullmatch(REGISTRATION[locale], registration), registration
-        assert locale != "fr_FR" or _siren_ok(registration), registration
+        assert _check_digits_ok(locale, registration), registration
         assert (party["company"].type, party["registration"].type) == ("text", "id")
-    # en_MY: 6 of 18 weight units are businesses registered under their trading name
+    # en_MY: 6 of 18 weight units are businesses registered under their trading name (en_SG 3 of 13,
+    # en_AU 2 of 10)
     assert (sole > 0) == ("" in LEGAL_FORMS[locale]) and sole < 30, sole
+
+
+@pytest.mark.parametrize("locale", ["en_SG", "en_IN", "en_AU"])
+def test_the_invoice_tax_number_follows_the_registration(locale):
+    """Australia's ABN is the registration's (a company's holds its ACN), Singapore's GST number is
+    the UEN (or an older M2-/M9 number), India's GSTIN the one the registration prints."""
+    for seed in range(40):
+        seller = CONTENT_BUILDERS["invoice"](ContentContext.create(seed, _knobs(locale, "DejaVu Sans")))["seller"]
+        vat_id, registration = seller["vat_id"].text, seller["registration"].text
+        if locale == "en_AU":
+            assert _abn_ok(vat_id) and vat_id.endswith(registration.split(" ", 1)[1]), (vat_id, registration)
+        if locale == "en_IN":
+            assert _gstin_ok(vat_id) and ("GST" not in registration or registration.endswith(vat_id))
+        if locale == "en_SG":
+            assert registration.endswith(vat_id) or vat_id.startswith("M"), (vat_id, registration)
+
+
+def test_check_digit_rules_catch_a_wrong_digit():
+    assert _abn_ok("51 824 753 556") and not _abn_ok("51 824 753 557")
+    assert _acn_ok("004 085 616") and not _acn_ok("004 085 617")
+    assert _gstin_ok("27AAPFU0939F1ZV") and not _gstin_ok("27AAPFU0939F1ZW")
 
 
 def test_same_seed_same_company():

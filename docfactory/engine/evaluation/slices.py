@@ -7,6 +7,9 @@ One row per clean page (``copy`` NULL, preset 'none', severity 0) and, when the 
     SELECT s.template, s.preset, count(*) FROM field_errors e JOIN slices s
       ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy" ...
 
+``choices`` is the document's layout alternatives as JSON ({name: option}; '{}' for a page without
+them): ``s.choices->>'total_label'`` slices by one, mining by every one (``choice.NAME``).
+
 It is a native table in catalog.duckdb (so plain ``duckdb RUN/catalog.duckdb`` answers from any
 folder), rebuilt by every ``engine evaluate``; a step that adds augmented shards calls
 :func:`refresh_slices_view` to pick them up before then.
@@ -22,12 +25,15 @@ AUGMENTED_COLUMNS = ("doc_id", "page", "copy", "preset", "severity")
 _PAGES = """
 SELECT doc_id, page, template, kind, split, n_pages, knobs.locale AS locale, knobs.currency AS currency,
        knobs.font AS font, knobs.n_items AS n_items, dpi, len(tables) AS n_tables,
-       coalesce(list_bool_or([t.has_spans FOR t IN tables]), false) AS has_spans/*SOURCE*/
+       coalesce(list_bool_or([t.has_spans FOR t IN tables]), false) AS has_spans/*SOURCE*//*CHOICES*/
 FROM documents
 """
 # `source` and `dataset` (engine import) are slice columns; runs written before they existed have neither.
 _SOURCE = ", coalesce(source, 'synthetic') AS source, dataset"
 _NO_SOURCE = ", 'synthetic' AS source, CAST(NULL AS VARCHAR) AS dataset"
+# Runs written before choices were recorded have no `choices` column.
+_CHOICES = ", coalesce(choices, '{}') AS choices"
+_NO_CHOICES = ", '{}' AS choices"
 
 _CLEAN = """SELECT doc_id, page, CAST(NULL AS INTEGER) AS "copy", * EXCLUDE (doc_id, page),
        'none' AS preset, CAST(0 AS DOUBLE) AS severity FROM pages"""
@@ -45,6 +51,7 @@ def refresh_slices_view(catalog: Catalog) -> bool:
     if has_view(catalog, "augmented", AUGMENTED_COLUMNS):
         body += "\nUNION ALL\n" + _AUGMENTED
     pages = _PAGES.replace("/*SOURCE*/", _SOURCE if has_view(catalog, "documents", ("source", "dataset")) else _NO_SOURCE)
+    pages = pages.replace("/*CHOICES*/", _CHOICES if has_view(catalog, "documents", ("choices",)) else _NO_CHOICES)
     select = f"WITH pages AS ({pages})\n{body}"
     if catalog.read_only:
         catalog.sql(f"CREATE OR REPLACE TEMP VIEW slices AS {select}")

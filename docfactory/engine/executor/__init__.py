@@ -2,8 +2,8 @@
 
     from docfactory.engine.executor import ExecutorOptions, make_executor
     with make_executor(ExecutorOptions(kind="ray", address="auto"), workers=8) as executor:
-        for task, result in executor.map(fn, tasks, shared_arg):
-            ...  # result is fn(shared_arg, task) or a TaskError
+        for task, result in executor.map(fn, tasks, shared_arg, timeout=120):
+            ...  # result is fn(shared_arg, task) or a TaskError (a TaskTimedOut past the limit)
 
 Kinds: `local` (a process pool; the default) and `ray` (Ray tasks; `pip install 'docfactory[ray]'`).
 A kind is found by name in EXECUTORS; an unknown name's error lists the known ones.
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from docfactory.engine.executor.base import (ErrorRow, Executor, ExecutorError, ExecutorOptions, TaskError,
-                                             call_task, describe)
+                                             TaskTimedOut, call_task, describe)
 
 # kind -> "module:class"; imported on use, so Ray is only imported when asked for.
 EXECUTORS: dict[str, str] = {
@@ -47,5 +47,5 @@ def executor_for(executor: Executor | None, workers: int) -> Iterator[Executor]:
         yield own
 
 
-__all__ = ["EXECUTORS", "ErrorRow", "Executor", "ExecutorError", "ExecutorOptions", "TaskError", "call_task", "describe",
-           "executor_for", "known_kinds", "make_executor"]
+__all__ = ["EXECUTORS", "ErrorRow", "Executor", "ExecutorError", "ExecutorOptions", "TaskError", "TaskTimedOut",
+           "call_task", "describe", "executor_for", "known_kinds", "make_executor"]

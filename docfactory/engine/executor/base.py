@@ -6,6 +6,10 @@ only on the task (its document range, the seed and the step settings), never on 
 or when, the shards are byte-identical whatever the executor, the worker count or the finishing
 order. Retrying a task is therefore safe: it rewrites the same shard with the same bytes, and only
 the driver lists shards in the catalog, once, when a result arrives.
+
+A step may give `map` a time limit per task: a task still running that many seconds after it
+started has its worker process killed (a loop that never ends must not keep burning a CPU) and comes
+back as a `TaskTimedOut`; it is not retried, since the same inputs would run as long again.
 """
 
 from __future__ import annotations
@@ -47,6 +51,17 @@ class TaskError:
 
 
 @dataclass(frozen=True)
+class TaskTimedOut(TaskError):
+    """A task that ran past its time limit; its worker was killed."""
+
+    seconds: float = 0.0
+
+    @classmethod
+    def after(cls, seconds: float) -> "TaskTimedOut":
+        return cls(f"ran past its {seconds:g} s time limit; its worker was killed", seconds=seconds)
+
+
+@dataclass(frozen=True)
 class ErrorRow:
     """One item (a document, a page) that raised inside a task: a `rejections` row, stage 'error'."""
 
@@ -79,9 +94,12 @@ class Executor(ABC):
         self.workers = max(1, workers)
 
     @abstractmethod
-    def map(self, fn: Callable[..., Any], tasks: Sequence[T], *shared: Any) -> Iterator[tuple[T, Any]]:
+    def map(self, fn: Callable[..., Any], tasks: Sequence[T], *shared: Any,
+            timeout: float | None = None) -> Iterator[tuple[T, Any]]:
         """Yield (task, fn(*shared, task) or TaskError) for every task, as each finishes.
-        `shared` is sent to the workers once where the executor can (Ray's object store)."""
+        `shared` is sent to the workers once where the executor can (Ray's object store).
+        `timeout`: seconds a task may run, from its start in a worker (not its wait in a queue);
+        one that runs longer is killed with its worker and comes back as a TaskTimedOut."""
 
     def close(self) -> None:
         pass

@@ -38,17 +38,18 @@ class RichReporter(Reporter):
 
 
 def run_command(out: Path, iterations: int, profile: str, strategy: str, budget: int | None, seed: int,
-                console, err, fail, real_eval: str | None = None) -> None:
+                console, err, fail, real_eval: str | None = None, template_dirs: list[str] | None = None) -> None:
     from docfactory.engine.catalog import StepConfigMismatch
     from docfactory.engine.loop import LoopError, LoopRequest, ProfileError, run_loop
+    from docfactory.templates import TemplateError
 
     request = LoopRequest(iterations=iterations, profile=profile, strategy=strategy, budget=budget, seed=seed,
-                          real_eval=real_eval)
+                          real_eval=real_eval, template_dirs=list(template_dirs or []))
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=err, transient=False) as progress:
             rows = run_loop(out, request, RichReporter(progress))
-    except (LoopError, ProfileError, StepConfigMismatch, ValueError, RuntimeError, FileNotFoundError) as exc:
+    except (LoopError, ProfileError, StepConfigMismatch, TemplateError, ValueError, RuntimeError, FileNotFoundError) as exc:
         fail(str(exc).strip("'\""))
     real = any(r.get("real_field_f1") is not None for r in rows)
     table = Table("iteration", "strategy", "train pages (new/total)", "field F1", "TEDS", "holdout F1",
@@ -74,7 +75,7 @@ def mine_command(run: Path, name: str | None, iteration: int | None, min_support
     from docfactory.engine.catalog import open_catalog
     from docfactory.engine.loop.run import evalset_dir, eval_name
     from docfactory.engine.mining import (Plan, grouped_weights, latest_evaluation, low_confidence, mine_plan,
-                                          overall_failure_rate, weak_slices)
+                                          overall_failure_rate, weak_slices, weight_tables)
 
     loop_run = (evalset_dir(run, "in_dist") / "catalog.duckdb").exists()
     catalog_dir = evalset_dir(run, "in_dist") if loop_run else run
@@ -114,7 +115,7 @@ def mine_command(run: Path, name: str | None, iteration: int | None, min_support
     console.print(f"{source} for the next batch ({plan.strategy}): {plan.budget} documents, replay share "
                   f"{plan.replay_share:.0%}; knob values not listed weigh 1", highlight=False, soft_wrap=True)
     weights = Table("knob", "value", "weight")
-    for knob, values in sorted(plan.weights.items()):
+    for knob, values in weight_tables(plan.weights):
         for value, w in grouped_weights(values):
             weights.add_row(knob, value, f"{w:.2f}")
     console.print(weights)

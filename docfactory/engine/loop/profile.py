@@ -39,6 +39,8 @@ class LoopExecutor(_Strict):
     kind: str = "local"
     workers: Annotated[int, Field(ge=1)] = 2
     address: str | None = None
+    task_timeout: Annotated[float, Field(ge=0, description="seconds a generate task (a template check, a shard) "
+                                         "may run before its worker is killed; 0: no limit")] = 120.0
 
     def options(self) -> ExecutorOptions:
         return ExecutorOptions(kind=self.kind, address=self.address)
@@ -67,6 +69,10 @@ class LoopProfile(_Strict):
     eval_docs: Annotated[int, Field(ge=1, description="fixed in-distribution evaluation documents")]
     holdout_docs: Annotated[int, Field(ge=0, description="fixed template-holdout evaluation documents")]
     holdout_templates: Annotated[list[str], Field(description="templates never trained on")] = []
+    holdout_choices: Annotated[dict[str, list[Any]], Field(
+        description="choice -> options (template.yaml `choices`, compared as str) never drawn for training, in_dist "
+                    "or audit; the holdout set draws the trained templates that have these choices with exactly "
+                    "these options (beside holdout_templates): a held-out layout family")] = {}
     audit_docs: Annotated[int, Field(ge=0, description="fixed audit set: drawn like the in-distribution set, never "
                                                        "mined (strategy A/Bs are scored on it); 0: none")] = 0
     shard_docs: Annotated[int, Field(ge=1)] = 16

@@ -6,7 +6,9 @@ augments, finetunes (LoRA, new pages + replay share), predicts and evaluates on 
 The fixed evaluation sets are run folders of their own (RUN/evalsets/in_dist, holdout, audit and
 real): training never reads them, and `engine evaluate` scores every page of a run, so each set's
 evaluation covers exactly that set. in_dist holds new documents of the trained templates; holdout
-only the `holdout_templates`, which no iteration generates for training; audit (`audit_docs`) is
+the `holdout_templates`, which no iteration generates for training, and the held-out layout family
+(`holdout_choices`: choice options no training, in_dist or audit document draws, and every holdout
+document of a template that has them does; loop/holdout.py); audit (`audit_docs`) is
 drawn like in_dist but never mined, so an A/B of strategies is scored on pages mining never read;
 real is an imported labelled real set (`real_eval`). Mining reads in_dist (and real's weak fields):
 a template the model is never meant to learn is not something more training data can fix. Every
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -43,6 +45,7 @@ class LoopRequest:
     budget: int | None = None  # default: the profile's
     seed: int = 0
     real_eval: str | None = None  # "DIR[:FORMAT]": a labelled real set (overrides the profile's real_eval)
+    template_dirs: list[str] = field(default_factory=list)  # --templates: a team's template folders, trained on too
 
 
 class Reporter:
@@ -81,10 +84,14 @@ def run_loop(run_dir: Path | str, request: LoopRequest, reporter: Reporter | Non
     # copied and continued with either strategy or budget (benchmarks/loop_ab.py); a run that
     # mixes them is still refused.
     claimed = profile.model_dump()
-    for key in ("real_eval", "audit_docs"):  # runs made before these keys existed claimed neither
+    for key in ("real_eval", "audit_docs", "holdout_choices"):  # runs made before these keys existed claimed none
         if not claimed[key]:
             del claimed[key]
-    state.init(run_dir, {"profile": claimed, "seed": request.seed})
+    del claimed["executor"]["task_timeout"]  # how long a task may run, not what it makes: a resume may change it
+    loop_claim = {"profile": claimed, "seed": request.seed}
+    if request.template_dirs:  # claimed only when given, so runs made without --templates resume as before
+        loop_claim["template_dirs"] = list(request.template_dirs)
+    state.init(run_dir, loop_claim)
     if request.iterations > 1:
         state.claim(run_dir, "loop/later", {"strategy": request.strategy, "budget": loop.budget})
     from docfactory.engine.executor import make_executor
@@ -116,11 +123,21 @@ class _Loop:
         self.executor = None
         from docfactory.templates import TemplateRegistry
 
-        known = TemplateRegistry().names()
+        registry = TemplateRegistry(request.template_dirs)
+        if registry.errors:  # a broken team template would otherwise just not be trained on
+            raise LoopError("; ".join(str(exc) for exc in registry.errors.values()))
+        known = registry.names()
         unknown = sorted(set(profile.holdout_templates) - set(known))
         if unknown:
             raise LoopError(f"holdout_templates: unknown template(s) {', '.join(unknown)} (known: {', '.join(known)})")
         self.train_templates = [t for t in known if t not in profile.holdout_templates]
+        from docfactory.engine.loop.holdout import HoldoutFamily
+
+        try:
+            self.family = HoldoutFamily.of(profile.holdout_choices, [registry.get(t) for t in self.train_templates],
+                                           [registry.get(t) for t in profile.holdout_templates])
+        except ValueError as exc:
+            raise LoopError(str(exc)) from None
         unknown = sorted(set(profile.initial_weights.get("template", {})) - set(self.train_templates))
         if unknown:
             raise LoopError(f"initial_weights.template: {', '.join(unknown)} not among the trained templates "
@@ -145,11 +162,14 @@ class _Loop:
     # -- steps --------------------------------------------------------------------------------
     def _eval_sets(self, k: int) -> None:
         p = self.profile
-        self._generate_into(evalset_dir(self.run_dir, "in_dist"), p.eval_docs, self.train_templates, "eval", 0, {})
-        if p.holdout_templates and p.holdout_docs:
-            self._generate_into(evalset_dir(self.run_dir, "holdout"), p.holdout_docs, p.holdout_templates, "holdout", 0, {})
+        trained = self.family.excluded({})  # the held-out family is no more in_dist than in training
+        self._generate_into(evalset_dir(self.run_dir, "in_dist"), p.eval_docs, self.train_templates, "eval", 0, trained)
+        held = sorted(set(p.holdout_templates) | set(self.family.templates))
+        if held and p.holdout_docs:
+            self._generate_into(evalset_dir(self.run_dir, "holdout"), p.holdout_docs, held, "holdout", 0,
+                                self.family.forced() if self.family else {})
         if p.audit_docs:  # drawn like in_dist (new doc ids: new documents), never mined: what an A/B is scored on
-            self._generate_into(evalset_dir(self.run_dir, "audit"), p.audit_docs, self.train_templates, "audit", 0, {})
+            self._generate_into(evalset_dir(self.run_dir, "audit"), p.audit_docs, self.train_templates, "audit", 0, trained)
         if p.real_eval is not None:
             from docfactory.engine.real_sets import ImportRequest, import_set
 
@@ -164,7 +184,8 @@ class _Loop:
         real = evalset_dir(self.run_dir, "real") if self.profile.real_eval and self.profile.real_eval.mine else None
         plan = plan_from(evalset_dir(self.run_dir, "in_dist"), eval_name(k - 1), k, self.budget, self.request.strategy,
                          self.profile, predictions=self.predictions(k - 1, "in_dist"), templates=self.train_templates,
-                         real=real if real is not None and "real" in self.eval_sets() else None)
+                         real=real if real is not None and "real" in self.eval_sets() else None,
+                         template_dirs=self.request.template_dirs)
         save_plan(self.run_dir, plan)
         self.reporter.log(f"iteration {k}: {len(plan.weak_slices)} weak slices, {len(plan.variants)} hard variants; "
                           f"plan weights {json.dumps(plan.weights)}")
@@ -247,19 +268,22 @@ class _Loop:
 
     def plan_weights(self, k: int) -> dict:
         """The spec sampler's weights for iteration k: the profile's initial mix, with the knobs a
-        plan sets replaced by the plan's (a uniform plan sets none, so it keeps the initial mix)."""
+        plan sets replaced by the plan's (a uniform plan sets none, so it keeps the initial mix), and
+        the held-out family's options at 0."""
         initial = {knob: dict(table) for knob, table in self.profile.initial_weights.items()}
         if k == 0:
-            return initial
+            return self.family.excluded(initial)
         plan = json.loads((self.run_dir / "plans" / f"{eval_name(k)}.json").read_text())
-        weights = {**initial, **plan["weights"]}
+        weights = self.family.excluded({**initial, **plan["weights"]})
         return {**weights, "variants": plan["variants"]} if plan.get("variants") else weights
 
     def _generate_into(self, folder: Path, n: int, templates: list[str], prefix: str, k: int, weights: dict) -> None:
         from docfactory.engine.generate import GenerateConfig, run_generate
 
         cfg = GenerateConfig(n=n, seed=self.request.seed, templates=templates, workers=self.profile.executor.workers,
-                             shard_docs=self.profile.shard_docs, prefix=prefix, iteration=k, weights=weights)
+                             shard_docs=self.profile.shard_docs, prefix=prefix, iteration=k, weights=weights,
+                             template_dirs=list(self.request.template_dirs),
+                             task_timeout=self.profile.executor.task_timeout or None)
         self.reporter.advance(0, n)
         count = [0]
 
@@ -277,11 +301,12 @@ class _Loop:
 
 
 def plan_from(evalset: Path, name: str, iteration: int, budget: int, strategy: str, profile: LoopProfile,
-              predictions: Path | None = None, templates: list[str] | None = None, real: Path | None = None):
+              predictions: Path | None = None, templates: list[str] | None = None, real: Path | None = None,
+              template_dirs: list[str] = ()):
     """Mine evaluation `name` of an evaluation set (with the confidences of `predictions`) into
-    the next plan; hard variants only of `templates` (those the loop trains on). With `real` (an
-    imported real set evaluated under the same name), its weak fields and kinds join the slices and
-    tilt the trained templates that print them."""
+    the next plan; hard variants only of `templates` (those the loop trains on; `template_dirs`:
+    where those not built in are). With `real` (an imported real set evaluated under the same
+    name), its weak fields and kinds join the slices and tilt the trained templates that print them."""
     from docfactory.engine.catalog import open_catalog
     from docfactory.engine.mining import mine_plan, real_weak_slices
 
@@ -292,7 +317,7 @@ def plan_from(evalset: Path, name: str, iteration: int, budget: int, strategy: s
     with open_catalog(evalset, read_only=True) as catalog:
         return mine_plan(catalog, name, iteration, budget, strategy, min_support=profile.min_support,
                          replay_share=profile.replay_share, tilt=profile.tilt, variant_share=profile.variant_share,
-                         templates=templates, predictions=predictions, real_slices=extra)
+                         templates=templates, predictions=predictions, real_slices=extra, template_dirs=template_dirs)
 
 
 def _headline(summary: dict, gold_tables: int) -> dict:

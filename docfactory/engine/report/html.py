@@ -12,7 +12,7 @@ from pathlib import Path
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.loop.run import evalset_dir, eval_name
 from docfactory.engine.loop.state import iterations
-from docfactory.engine.mining import grouped_weights
+from docfactory.engine.mining import grouped_weights, weight_tables
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 CSS = """body{font-family:sans-serif;margin:24px;max-width:1300px}table{border-collapse:collapse;margin:8px 0}
@@ -167,5 +167,5 @@ def _weights(weights: dict) -> str:
     if not weights:
         return "<p>none: the initial mix</p>"
     rows = "".join(f"<tr><td>{escape(knob)}</td><td>{escape(value)}</td><td>{w:.2f}</td></tr>"
-                   for knob, values in sorted(weights.items()) for value, w in grouped_weights(values))
+                   for knob, values in weight_tables(weights) for value, w in grouped_weights(values))
     return f"<table><tr><th>knob</th><th>value</th><th>weight</th></tr>{rows}</table>"

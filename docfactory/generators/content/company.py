@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from docfactory.field_types import Field
 from docfactory.generators.content.context import ContentContext
+from docfactory.generators.content import australia, india, singapore
 from docfactory.generators.content.malaysia import BRANCHES
 from docfactory.generators.locales import LEGAL_FORMS
 
@@ -95,7 +96,54 @@ def _ssm(rng, form: str) -> str:
 _SSM_LETTERS = "ABCDEFGHKMNPTUVWX"
 _SSM_STATES = ("JM", "SA", "KT", "PG", "IP", "CA", "KL")
 
-_REGISTERS = {"de_DE": _handelsregister, "fr_FR": _rcs, "en_GB": _companies_house, "en_US": _ein, "en_MY": _ssm}
+
+def _acra(rng, form: str) -> str:
+    """Singapore's UEN, as receipts print it: bare, or after "UEN" or a company's "Co. Reg. No."."""
+    kind = "company" if "PTE" in form else "llp" if form == "LLP" else "business"
+    prefixes = ("", "UEN ", "UEN: ") + (("Co. Reg. No. ",) if kind == "company" else ())
+    return rng.choice(prefixes) + singapore.uen(rng, kind)
+
+
+def _gst_india(rng, form: str) -> str:
+    """India's GSTIN, which bills print under the seller ("GSTIN: 29AABCK1234M1Z5"); a company's
+    letterhead may give its CIN instead, an LLP's its LLPIN."""
+    if form == "LLP":
+        return f"LLPIN {india.llpin(rng)}" if rng.random() < 0.25 else \
+            rng.choice(("GSTIN ", "GSTIN: ")) + india.gstin(rng, holder="F")
+    if rng.random() < 0.25:
+        return f"CIN {india.cin(rng, listed=form == 'Ltd.')}"
+    return rng.choice(("GSTIN ", "GSTIN: ", "GST No. ")) + india.gstin(rng, holder="C")
+
+
+def _abr(rng, form: str) -> str:
+    """Australia's ABN, "ABN 51 824 753 556"; a company's sometimes its ACN instead (the last nine
+    digits of its ABN)."""
+    if form and rng.random() < 0.25:
+        return f"ACN {australia.acn(rng)}"
+    return f"ABN {australia.abn(rng)}"
+
+
+_REGISTERS = {"de_DE": _handelsregister, "fr_FR": _rcs, "en_GB": _companies_house, "en_US": _ein, "en_MY": _ssm,
+              "en_SG": _acra, "en_IN": _gst_india, "en_AU": _abr}
+
+
+def tax_number(ctx: ContentContext, registration: str) -> Field | None:
+    """The seller's tax number (an invoice's `vat_id`) where the locale's follows from its
+    registration: an Australian company's ABN holds its ACN, a Singapore entity is GST-registered
+    under its UEN (older registrations: "M2-0012345-6"), an Indian seller's GSTIN is the one its
+    bills print. None elsewhere, drawing nothing."""
+    locale, number = ctx.knobs.locale, registration.rsplit(" ", 1)[-1]  # the number after its register's name
+    if locale == "en_AU":
+        if registration.startswith("ACN "):
+            return ctx.ident(australia.abn(ctx.rng, acn=registration.removeprefix("ACN ")))
+        return ctx.ident(registration.removeprefix("ABN "))
+    if locale == "en_SG":
+        return ctx.ident(singapore.gst_number(ctx.rng) if ctx.rng.random() < 0.3 else number)
+    if locale == "en_IN":
+        if "GST" in registration:
+            return ctx.ident(number)
+        return ctx.ident(india.gstin(ctx.rng, holder="C" if registration.startswith("CIN") else "F"))
+    return None
 
 
 def _luhn_digit(digits: str) -> str:

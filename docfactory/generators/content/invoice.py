@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from docfactory.generators.content.company import legal_entity
+from docfactory.generators.content.company import legal_entity, tax_number
 from docfactory.generators.content.context import ContentContext
 from docfactory.generators.content.vocab import PRODUCTS, SUPPLIER_TRADES, language
 from docfactory.generators.locales import round_money
@@ -48,7 +48,7 @@ def build_invoice(ctx: ContentContext) -> dict:
     due = issued + dt.timedelta(days=ctx.rng.choice((7, 14, 30, 45, 60)))
     main_rate = Decimal(ctx.knobs.tax_rate)
     rates = [main_rate]
-    reduced = [Decimal(r) for r in ctx.loc.tax_rates if Decimal(r) != main_rate]
+    reduced = ctx.other_rates(main_rate)
     if ctx.options.get("multi_rate") and reduced:
         rates.append(ctx.rng.choice(reduced))
     items = line_items(ctx, PRODUCTS[language(ctx.knobs.locale)], rates)
@@ -96,4 +96,8 @@ def build_invoice(ctx: ContentContext) -> dict:
     seller = tree["seller"]
     legal = legal_entity(ctx, seller["name"].text, SUPPLIER_TRADES[language(ctx.knobs.locale)])
     tree["seller"] = {"name": seller.pop("name"), **legal, **seller}
+    # Where the tax number follows from the registration (an ABN, a UEN, a GSTIN), it is made from it.
+    vat_id = tax_number(ctx, legal["registration"].text)
+    if vat_id is not None:
+        tree["seller"]["vat_id"] = vat_id
     return tree

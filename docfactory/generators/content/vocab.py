@@ -31,6 +31,21 @@ PRODUCTS: dict[str, tuple[str, ...]] = {
         "BALL PEN BLUE (BOX)", "EXTENSION SOCKET 4 WAY", "LABOUR CHARGES", "PVC PIPE 1/2 INCH", "CEMENT 50KG",
         "PAINT 5L WHITE",
     ),
+    "sg": (
+        "A4 PAPER 80GSM (5 REAMS)", "TONER CARTRIDGE HP 85A", "USB-C CABLE 1M", "OFFICE CHAIR MESH", "LED DESK LAMP",
+        "WIRELESS MOUSE", "INSTALLATION CHARGES", "SERVICE CHARGE", "DELIVERY CHARGES", "AIRCON SERVICING",
+        "CCTV CAMERA 4MP", "CAT6 NETWORK CABLE 305M", "LAPTOP STAND", "FILING CABINET 4 DRAWER", "WHITEBOARD 4X3FT",
+        "MAINTENANCE (MONTHLY)", "WEB HOSTING (ANNUAL)", "SOFTWARE SUBSCRIPTION", "OFFICE CLEANING", "HEADSET",
+        "BALL PEN BLUE (BOX)", "EXTENSION SOCKET 4 WAY", "MANPOWER CHARGES", "PAINTING WORKS", "CARPENTRY WORKS",
+        "PLUMBING REPAIR",
+    ),
+    "in": (
+        "Office Chair (Mesh)", "LED Desk Lamp", "USB-C Cable 1m", "A4 Copier Paper (5 Reams)", "Wireless Mouse",
+        "Laptop Stand", "Consultancy Fees", "Web Hosting (Annual)", "Toner Cartridge HP 88A", "Steel Almirah",
+        "UPS 1 kVA", "Installation Charges", "Monitor 24 inch", "Software Licence", "Housekeeping Services",
+        "Ball Pens (Box of 10)", "Freight Charges", "AMC Charges (Annual)", "Server Maintenance", "Headset",
+        "Webcam HD", "Keyboard", "Filing Cabinet", "Whiteboard Markers", "Training Charges", "Data Backup Services",
+    ),
 }
 
 GROCERIES: dict[str, tuple[str, ...]] = {
@@ -50,6 +65,18 @@ GROCERIES: dict[str, tuple[str, ...]] = {
            "KICAP MANIS 320ML", "SOS CILI 340G", "TISSUE 3PLY 10S", "PLASTIC BAG", "CHOPPING BOARD 35.5X25.5CM",
            "AIR PRESSURE SPRAYER 1.5L", "LAMINATE FILM A4", "STEEL RULER 30CM", "DETERGENT 3KG",
            "MINUTE MAID PULPY ORANGE 350ML", "SARDIN AYAM 425G"),
+    # A Singapore supermarket's lines (in capitals, as its tills print them) and an Indian kirana
+    # store's; positions 3, 4, 8 and 15 are sold by weight here too.
+    "sg": ("MEIJI FRESH MILK 2L", "GARDENIA WHITE BREAD 600G", "SEAH FARM EGGS 10S", "BANANA", "KAI LAN",
+           "PRIMA TASTE LAKSA 4S", "YEO'S CHRYSANTHEMUM TEA", "THAI HOM MALI RICE 5KG", "TOMATO",
+           "NESCAFE GOLD 200G", "KNIFE COOKING OIL 2L", "SIS FINE SUGAR 2KG", "KOKA NOODLES 5S", "MILO 1KG",
+           "ICE MOUNTAIN WATER 1.5L", "CHICKEN WINGS", "POKKA GREEN TEA 500ML", "KHONG GUAN CREAM CRACKERS",
+           "AYAM BRAND SARDINES 425G", "TIGER BALM 19.4G", "KLEENEX TISSUE 3PLY", "DETTOL HANDWASH 250ML",
+           "PLASTIC BAG"),
+    "in": ("Amul Taaza Milk 1L", "Britannia Bread 400g", "Eggs (12)", "Onion", "Potato", "Aashirvaad Atta 5kg",
+           "Tata Salt 1kg", "Toor Dal 1kg", "Tomato", "Tata Tea Gold 500g", "Fortune Sunflower Oil 1L",
+           "Sugar 1kg", "Basmati Rice 5kg", "Parle-G 800g", "Bisleri 1L", "Paneer", "Maggi Noodles (4 pack)",
+           "Amul Butter 100g", "Surf Excel 1kg", "Haldiram Bhujia 400g", "Colgate 200g", "Carry Bag"),
 }
 
 REGIONS: dict[str, tuple[str, ...]] = {
@@ -57,11 +84,14 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "de": ("Nord", "Süd", "Ost", "West", "Mitte"),
     "fr": ("Nord", "Sud", "Est", "Ouest", "Centre"),
     "my": ("NORTHERN", "SOUTHERN", "CENTRAL", "EAST COAST", "EAST MALAYSIA"),
+    "sg": ("CENTRAL", "NORTH", "NORTH-EAST", "EAST", "WEST"),
+    "in": ("North Zone", "South Zone", "East Zone", "West Zone", "Central Zone"),
 }
 
 
-# Locales whose vocabulary is not their language's: Malaysian shops print their own goods in upper case.
-_VOCABULARIES = {"en_MY": "my"}
+# Locales whose vocabulary is not their language's: Malaysian and Singapore shops print their own
+# goods in upper case, Indian shops theirs.
+_VOCABULARIES = {"en_MY": "my", "en_SG": "sg", "en_IN": "in"}
 
 
 def language(locale: str) -> str:
@@ -77,6 +107,8 @@ SHOP_TRADES: dict[str, tuple[str, ...]] = {
     "de": ("Handels", "Lebensmittel", "Einzelhandels", "Markt", "Vertriebs"),
     "fr": ("Distribution", "Alimentation", "Commerce", "Market"),
     "my": ("MARKETING", "HOLDINGS", "RETAIL", "INDUSTRIES", "FOOD INDUSTRIES", "HARDWARE"),
+    "sg": ("TRADING", "HOLDINGS", "RETAIL", "FOOD", "ENTERPRISE", "MART"),
+    "in": ("Traders", "Retail", "Stores", "Enterprises", "Foods", "Mart"),
 }
 
 SUPPLIER_TRADES: dict[str, tuple[str, ...]] = {
@@ -84,4 +116,6 @@ SUPPLIER_TRADES: dict[str, tuple[str, ...]] = {
     "de": ("Consulting", "Dienstleistungs", "Vertriebs", "Technik", "Service"),
     "fr": ("Conseil", "Services", "Solutions", "Distribution", "Technologies"),
     "my": ("ENGINEERING", "SERVICES", "SOLUTIONS", "TECHNOLOGY", "SUPPLIES", "CONSTRUCTION"),
+    "sg": ("ENGINEERING", "SERVICES", "SOLUTIONS", "TECHNOLOGIES", "SUPPLIES", "CONSULTANCY"),
+    "in": ("Technologies", "Solutions", "Services", "Consultants", "Infotech", "Systems"),
 }

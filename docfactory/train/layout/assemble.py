@@ -15,7 +15,9 @@ its column. Slots nobody fills are empty cells.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -61,11 +63,19 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
         else:
             latest[pattern].words.append(i)
             latest[pattern].confs.append(conf)
-    spans += required_spans([p for p in required if p not in latest], words, field_probs, tagset, tags)
+    # A number, amount, date or time holds a digit: a typed value without one is a mis-tag ("Vege"
+    # as a date), dropped so that a required field is read from its likeliest plausible word instead.
+    spans = [s for s in spans if (types or {}).get(s.pattern) not in _TYPED
+             or any(ch.isdigit() for i in s.words for ch in words[i]["text"])]
+    found = {s.pattern for s in spans}
+    spans += required_spans([p for p in required if p not in found], words, field_probs, tagset, tags, types)
     for span in spans:
         span.words = fill_gaps(span.words, words, tags)
-        if (types or {}).get(span.pattern) in _WHOLE_LINE:
-            span.words = complete_lines(span.words, words, tags, stop_at_labels=types[span.pattern] != "address")
+        kind = (types or {}).get(span.pattern)
+        if kind in _WHOLE_LINE:
+            span.words = complete_lines(span.words, words, tags, stop_at_labels=kind != "address")
+        elif kind == "date":
+            span.words = complete_lines(span.words, words, tags, stop_at_labels=True, accept=date_part)
     flat: dict[str, tuple[str, float, float]] = {}
     counter = _ItemCounter()
     for span in spans:
@@ -95,11 +105,13 @@ def _next_to(last: dict, word: dict) -> bool:
     return b["y0"] - a["y1"] <= 0.8 * height
 
 
-def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: bool) -> list[int]:
+def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: bool,
+                   accept: Callable[[str], bool] | None = None) -> list[int]:
     """A name or an address fills its lines: the untagged words before and after a value's words on
     each of its lines join it ("[LIGHTROOM GALLERY] SDN BHD", "[NO.23] BATU 10, TAMAN ..." where an
     unseen word was left untagged). Words tagged as another field stop it, and so does a label
-    (a word ending in ":") for a text field, so "CASHIER: MANIS" stays "MANIS"."""
+    (a word ending in ":") for a text field, so "CASHIER: MANIS" stays "MANIS". `accept`: only words
+    it accepts join (a date's day and month printed as words of their own)."""
     if not members or words[members[0]].get("vline") is None:
         return members
     chosen = set(members)
@@ -108,7 +120,7 @@ def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: 
         for step, start in ((-1, min(on_line)), (1, max(on_line))):
             j = start + step
             while 0 <= j < len(words) and words[j].get("vline") == line and int(tags[j]) == 0:
-                if stop_at_labels and words[j]["text"].endswith(":"):
+                if (stop_at_labels and words[j]["text"].endswith(":")) or (accept and not accept(words[j]["text"])):
                     break
                 chosen.add(j)
                 j += step
@@ -119,7 +131,8 @@ REQUIRED_FLOOR = 0.05  # below this the likeliest word is a guess: the field sta
 REQUIRED_CONTINUE = 0.2  # a next word on the same line whose continue-probability reaches this joins
 
 
-def required_spans(missing: list[str], words: list[dict], field_probs: np.ndarray, tagset: TagSet, tags) -> list[Span]:
+def required_spans(missing: list[str], words: list[dict], field_probs: np.ndarray, tagset: TagSet, tags,
+                   types: dict[str, str] | None = None) -> list[Span]:
     """For each required pattern no word's best tag chose: the word likeliest to begin it (at least
     REQUIRED_FLOOR), continued along its line by the words likely to continue it. A real receipt
     prints its total among competing total-like lines, and the tagger often rates the right one
@@ -132,8 +145,11 @@ def required_spans(missing: list[str], words: list[dict], field_probs: np.ndarra
         begin, inner = index.get((pattern, True)), index.get((pattern, False))
         if begin is None:
             continue
-        i = int(field_probs[:, begin].argmax())
-        conf = float(field_probs[i, begin])
+        scores = field_probs[:, begin].copy()
+        kind = (types or {}).get(pattern)
+        scores[[k for k, w in enumerate(words) if not plausible(w["text"], kind)]] = 0.0
+        i = int(scores.argmax())
+        conf = float(scores[i])
         if conf < REQUIRED_FLOOR:
             continue
         span = Span(pattern, [i], [conf])
@@ -149,15 +165,42 @@ def required_spans(missing: list[str], words: list[dict], field_probs: np.ndarra
 
 _TYPED = {"date", "time", "money", "number", "integer", "percent"}
 _STRAY = ":;,=|"
+# A label OCR glued onto a number or date ("Date:17/01/2018", "TOTAL:9.00"): letters up to a colon.
+_GLUED_LABEL = re.compile(r"^[^\W\d_][^:\d]{0,20}:\s*(?=\S*\d)")
+_DATE = re.compile(r"(?<!\d)(\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}"
+                   r"|\d{1,2} ?[A-Za-z]{3,9}\.?,? ?(?:\d{4}|\d{2}))")
+_MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 
 
 def typed_cleanup(value: str, kind: str | None) -> str:
-    """A number or date never starts or ends with a label's colon or a separator: OCR glues them on
-    (":12/28/2017", "80.90:"). Text values keep theirs."""
+    """A number or date never starts or ends with a label's colon or a separator, nor with the label
+    itself: OCR glues them on (":12/28/2017", "80.90:", "Date:17/01/2018"). Text values keep theirs."""
     if kind not in _TYPED:
         return value
-    cleaned = value.strip().lstrip(_STRAY).rstrip(_STRAY).strip()
+    cleaned = _GLUED_LABEL.sub("", value.strip())
+    cleaned = cleaned.lstrip(_STRAY).rstrip(_STRAY).strip()
+    if kind == "date":
+        # OCR runs a date into the time beside it ("19-03-201818:08:38") or a stray word: the value is
+        # the date the words hold.
+        found = _DATE.search(cleaned)
+        if found and found.group(0) != cleaned:
+            return found.group(0)
     return cleaned or value
+
+
+def plausible(text: str, kind: str | None) -> bool:
+    """Whether a word could be (part of) a value of `kind`: a date, time, amount or number holds a
+    digit. Used where no tag chose the word, so the pick is the likeliest word that could be the
+    value, not "TOKEN" or "for"."""
+    if kind in _TYPED:
+        return any(ch.isdigit() for ch in text)
+    return True
+
+
+def date_part(text: str) -> bool:
+    """A word that can belong to a date printed in pieces ("05 MAR 2018")."""
+    bare = text.strip(".,:;")
+    return bool(bare) and ((bare.isdigit() and len(bare) in (1, 2, 4)) or bare.lower()[:3] in _MONTHS)
 
 
 def fill_gaps(members: list[int], words: list[dict], tags) -> list[int]:
