@@ -72,10 +72,14 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
     for span in spans:
         span.words = fill_gaps(span.words, words, tags)
         kind = (types or {}).get(span.pattern)
-        if kind in _WHOLE_LINE:
-            span.words = complete_lines(span.words, words, tags, stop_at_labels=kind != "address")
+        if kind in _WHOLE_LINE and "*" not in span.pattern:  # a list item's line holds its code, number, ...
+            # An address line is all address; a name's line may hold a label the tagger is sure of.
+            share = _pattern_share(field_probs, tagset, span.pattern)
+            span.words = complete_lines(span.words, words, tags, stop_at_labels=kind != "address",
+                                        accept=None if kind == "address" else lambda j: share[j] >= LINE_SUPPORT)
         elif kind == "date":
-            span.words = complete_lines(span.words, words, tags, stop_at_labels=True, accept=date_part)
+            span.words = complete_lines(span.words, words, tags, stop_at_labels=True,
+                                        accept=lambda j: date_part(words[j]["text"]))
     flat: dict[str, tuple[str, float, float]] = {}
     counter = _ItemCounter()
     for span in spans:
@@ -105,26 +109,47 @@ def _next_to(last: dict, word: dict) -> bool:
     return b["y0"] - a["y1"] <= 0.8 * height
 
 
+LINE_SUPPORT = 0.05  # the least probability of the value's tags an untagged word needs to join it
+
+
+def _pattern_share(field_probs: np.ndarray, tagset: TagSet, pattern: str) -> np.ndarray:
+    """Per word, the probability the tagger gave `pattern` (its begin and continue tags together)."""
+    tags = [t for t in range(1, field_probs.shape[1]) if tagset.field_of(t)[0] == pattern]
+    return field_probs[:, tags].sum(axis=1) if tags else np.zeros(len(field_probs))
+
+
 def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: bool,
-                   accept: Callable[[str], bool] | None = None) -> list[int]:
+                   accept: Callable[[int], bool] | None = None) -> list[int]:
     """A name or an address fills its lines: the untagged words before and after a value's words on
     each of its lines join it ("[LIGHTROOM GALLERY] SDN BHD", "[NO.23] BATU 10, TAMAN ..." where an
     unseen word was left untagged). Words tagged as another field stop it, and so does a label
-    (a word ending in ":") for a text field, so "CASHIER: MANIS" stays "MANIS". `accept`: only words
-    it accepts join (a date's day and month printed as words of their own)."""
+    (a word ending in ":") for a text field, so "CASHIER: MANIS" stays "MANIS". `accept(index)`: only
+    words it accepts join (for a name or address, those the tagger gave the value's tags some
+    probability, so a label it is sure of stays out; for a date, its day and month words)."""
     if not members or words[members[0]].get("vline") is None:
         return members
     chosen = set(members)
     for line in sorted({words[i]["vline"] for i in members}):
         on_line = [i for i in members if words[i]["vline"] == line]
         for step, start in ((-1, min(on_line)), (1, max(on_line))):
-            j = start + step
+            j, last = start + step, start
             while 0 <= j < len(words) and words[j].get("vline") == line and int(tags[j]) == 0:
-                if (stop_at_labels and words[j]["text"].endswith(":")) or (accept and not accept(words[j]["text"])):
+                if (stop_at_labels and words[j]["text"].endswith(":")) or (accept and not accept(j)):
                     break
+                if not _adjacent(words[last], words[j]):
+                    break  # another column's words on the same line
                 chosen.add(j)
-                j += step
+                last, j = j, j + step
     return sorted(chosen)
+
+
+def _adjacent(a: dict, b: dict) -> bool:
+    """Two words of one line with no more than a word space or two between them (about a line's height)."""
+    box_a, box_b = a.get("box"), b.get("box")
+    if not box_a or not box_b:
+        return True
+    gap = max(box_b["x0"] - box_a["x1"], box_a["x0"] - box_b["x1"])
+    return gap <= max(box_a["y1"] - box_a["y0"], box_b["y1"] - box_b["y0"])
 
 
 REQUIRED_FLOOR = 0.05  # below this the likeliest word is a guess: the field stays missing

@@ -57,7 +57,8 @@ class TrainOptions(_Strict):
     seed: int = 0
     noise: Annotated[float, Field(ge=0, le=1, description="OCR-like noise on training words (box jitter, "
                                   "character swaps, dropped words); 0: off")] = 0.15
-    reframe: Annotated[float, Field(ge=0, le=1, description="share of training pages, each epoch, whose words are "
+    reframe: Annotated[float, Field(ge=0, le=1, description="share of training slips (pages narrower than 0.6 of "
+                                    "their height), each epoch, whose words are "
                                     "moved into a random part of the frame, scaled and skewed as a scan or photo "
                                     "places a slip (scanner margins, a receipt on a table); 0: off")] = 0.0
     loss_weights: dict[str, float] = {"field": 1.0, "table": 1.0, "col": 0.5, "span": 0.5}

@@ -138,6 +138,13 @@ def noisy(example: PageExample, strength: float, rng: np.random.Generator) -> Pa
     return PageExample(words, example.width, example.height, example.labels)
 
 
+SLIP_ASPECT = 0.6  # width / height below this: a till roll (80 x 150+ mm), not A4 (0.71) or Letter (0.77)
+
+
+def is_slip(example: PageExample) -> bool:
+    return example.width < SLIP_ASPECT * example.height
+
+
 def reframed(example: PageExample, rng: np.random.Generator) -> PageExample:
     """The page's words moved as a scan or a photo places a slip: the content shrunk into a random
     part of the frame (each axis on its own: scanner margins, a narrow roll on a wide bed), shifted,

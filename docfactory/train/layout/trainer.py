@@ -29,7 +29,7 @@ from docfactory.train.base import PageInput
 from docfactory.train.layout import lora
 from docfactory.train.layout.config import LayoutConfig, cpu_threads, load_config
 from docfactory.train.layout.data import build_tagset, learn_separators, tagged_examples
-from docfactory.train.layout.features import batches, collate, noisy, page_windows, reframed
+from docfactory.train.layout.features import batches, collate, is_slip, noisy, page_windows, reframed
 from docfactory.train.layout.model import LayoutTagger, save_model, tag_loss
 from docfactory.train.layout.tokenizer import train_tokenizer
 from docfactory.train.layout.words import page_words
@@ -167,8 +167,8 @@ class LayoutTrainer:
         def epoch_plan(epoch: int):
             rng = np.random.default_rng([cfg.train.seed, iteration, epoch])
             shown = [noisy(e, cfg.train.noise, rng) for e in examples] if cfg.train.noise else examples
-            if cfg.train.reframe:
-                shown = [reframed(e, rng) if rng.random() < cfg.train.reframe else e for e in shown]
+            if cfg.train.reframe:  # slips only: a full page fills its scan as it fills its frame
+                shown = [reframed(e, rng) if is_slip(e) and rng.random() < cfg.train.reframe else e for e in shown]
             windows = [w for i, e in enumerate(shown) for w in page_windows(i, e, tokenizer, max_len, overlap)]
             return windows, batches(windows, cfg.train.batch_tokens, rng)
 
