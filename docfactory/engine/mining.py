@@ -37,6 +37,9 @@ from typing import Sequence
 
 from docfactory.engine.catalog import Catalog
 from docfactory.engine.evaluation.gold import has_view
+from docfactory.engine.mining_sql import (CHOICE, CHOICE_MINING_SQL, CONFIDENCE_JOIN, FIELD_CHOICES_SQL,
+                                          FIELD_TEMPLATES_SQL, JOIN, LOW_CONFIDENCE_SQL, MINING_SQL,
+                                          WORST_DOCS_SQL)
 
 # slice column -> (SQL expression over slices s and field_errors e, the generator knob it maps to)
 SLICE_COLUMNS: dict[str, tuple[str, str | None]] = {
@@ -52,79 +55,6 @@ SLICE_COLUMNS: dict[str, tuple[str, str | None]] = {
     "field": ("e.field_pattern", None),
     "error_type": ("coalesce(e.error_type, 'ok')", None),
 }
-
-CHOICE = "choice."  # slice columns `choice.NAME`: one per template.yaml choice name
-
-JOIN = """field_errors e JOIN slices s
-      ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
-    {confidence_join}"""
-CONFIDENCE_JOIN = """LEFT JOIN field_confidence c
-      ON c.doc_id = e.doc_id AND c.page = e.page AND c."copy" IS NOT DISTINCT FROM e."copy" AND c.field = e.field"""
-
-MINING_SQL = """
-WITH cmp AS (
-    SELECT {expr} AS value, (e.error_type IS NOT NULL) AS failed, {confidence} AS confidence
-    FROM {join}
-    WHERE e.name = ?
-)
-SELECT value, count(*) AS support, avg(CAST(failed AS DOUBLE)) AS failure_rate, avg(confidence) AS confidence
-FROM cmp GROUP BY value
-"""
-
-# Every recorded choice of the page is a slice column of its own: one comparison row per choice name.
-CHOICE_MINING_SQL = """
-WITH cmp AS (
-    SELECT unnest(json_keys(s.choices)) AS choice, s.choices, (e.error_type IS NOT NULL) AS failed,
-           {confidence} AS confidence
-    FROM {join}
-    WHERE e.name = ?
-)
-SELECT '""" + CHOICE + """' || choice AS "column", choices->>choice AS value, count(*) AS support,
-       avg(CAST(failed AS DOUBLE)) AS failure_rate, avg(confidence) AS confidence
-FROM cmp GROUP BY ALL
-"""
-
-# Documents by how badly they failed: failure rate over their comparisons, then least sure first.
-WORST_DOCS_SQL = """
-SELECT e.doc_id, any_value(s.template) AS template, count(*) AS comparisons,
-       avg(CAST(e.error_type IS NOT NULL AS DOUBLE)) AS failure_rate,
-       avg(CAST(e.field_pattern LIKE '%*%' AND e.error_type IS NOT NULL AS DOUBLE)) AS item_failure_rate,
-       avg({confidence}) AS confidence
-FROM {join}
-WHERE e.name = ? AND e."copy" IS NULL
-GROUP BY e.doc_id
-HAVING avg(CAST(e.error_type IS NOT NULL AS DOUBLE)) >= ?
-ORDER BY failure_rate DESC, confidence ASC NULLS LAST, e.doc_id
-"""
-
-# Where a weak field fails: a field has no knob, its templates do.
-FIELD_TEMPLATES_SQL = """
-SELECT e.field_pattern, s.template, avg(CAST(e.error_type IS NOT NULL AS DOUBLE)) AS failure_rate
-FROM field_errors e JOIN slices s ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
-WHERE e.name = ? AND list_contains(?, e.field_pattern)
-GROUP BY ALL
-"""
-
-# How a weak field fails under each option of each choice (choice_fields says which choices print it).
-FIELD_CHOICES_SQL = """
-WITH cmp AS (
-    SELECT e.field_pattern, s.template, unnest(json_keys(s.choices)) AS choice, s.choices,
-           (e.error_type IS NOT NULL) AS failed
-    FROM field_errors e JOIN slices s ON s.doc_id = e.doc_id AND s.page = e.page AND s."copy" IS NOT DISTINCT FROM e."copy"
-    WHERE e.name = ? AND list_contains(?, e.field_pattern)
-)
-SELECT field_pattern, template, choice, choices->>choice AS option, count(*) AS n, sum(CAST(failed AS INTEGER)) AS failures
-FROM cmp GROUP BY ALL
-"""
-
-LOW_CONFIDENCE_SQL = """
-SELECT e.doc_id, e.page, e.field, e.gold, e.pred, e.error_type, c.confidence
-FROM {join}
-WHERE e.name = ? AND c.confidence IS NOT NULL AND c.confidence < ?
-ORDER BY c.confidence, e.doc_id, e.page, e.field
-LIMIT ?
-"""
-
 
 @dataclass
 class Slice:
@@ -444,40 +374,6 @@ def _template_kinds(templates: list[str] | None, template_dirs: Sequence[str] = 
 
     registry = TemplateRegistry(template_dirs)
     return {t: registry.get(t).kind for t in (templates or registry.names())}
-
-
-def weight_tables(weights: dict) -> list[tuple[str, dict[str, float]]]:
-    """A plan's weight tables to show, by name: a choice's as `choice.NAME`; variants left out."""
-    out = []
-    for knob, table in sorted(weights.items()):
-        if knob == "choice":
-            out += [(CHOICE + name, options) for name, options in sorted(table.items())]
-        elif knob != "variants":
-            out.append((knob, table))
-    return out
-
-
-def grouped_weights(values: dict[str, float]) -> list[tuple[str, float]]:
-    """Weights heaviest first; runs of consecutive numbers with one weight as "25-29"."""
-    by_weight: dict[float, list[str]] = {}
-    for value, w in values.items():
-        by_weight.setdefault(w, []).append(value)
-    out = []
-    for w in sorted(by_weight, reverse=True):
-        names = by_weight[w]
-        if not all(n.isdigit() for n in names):
-            out += [(n, w) for n in sorted(names)]
-            continue
-        numbers = sorted(int(n) for n in names)
-        start = prev = numbers[0]
-        for n in numbers[1:] + [None]:
-            if n is not None and n == prev + 1:
-                prev = n
-                continue
-            out.append((str(start) if start == prev else f"{start}-{prev}", w))
-            if n is not None:
-                start = prev = n
-    return out
 
 
 def save_plan(run_dir: Path | str, plan: Plan) -> Path:

@@ -16,7 +16,8 @@ from docfactory.engine.catalog import open_catalog
 from docfactory.engine.evaluation import evaluate_run
 from docfactory.engine.evaluation.gold import load_gold
 from docfactory.engine.generate import GenerateConfig, run_generate
-from docfactory.engine.mining import field_choices, hard_variants, make_plan, mine_plan, weak_slices, weight_tables
+from docfactory.engine.mining import field_choices, hard_variants, make_plan, mine_plan, weak_slices
+from docfactory.engine.plan_tables import weight_tables
 from docfactory.engine.rerender import rerender
 from docfactory.generators import sample_spec
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from docfactory.train.layout.assemble import assemble_fields, typed_cleanup
+from docfactory.train.layout.assemble import assemble_fields
+from docfactory.train.layout.value_rules import typed_cleanup
 from docfactory.train.layout.features import PageExample, is_slip, reframed
 from docfactory.train.layout.tags import TagSet
 

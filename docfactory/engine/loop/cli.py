@@ -74,8 +74,9 @@ def mine_command(run: Path, name: str | None, iteration: int | None, min_support
     (confidences) and shows the plan the loop stored for the next iteration, hard variants included."""
     from docfactory.engine.catalog import open_catalog
     from docfactory.engine.loop.run import evalset_dir, eval_name
-    from docfactory.engine.mining import (Plan, grouped_weights, latest_evaluation, low_confidence, mine_plan,
-                                          overall_failure_rate, weak_slices, weight_tables)
+    from docfactory.engine.mining import (Plan, latest_evaluation, low_confidence, mine_plan, overall_failure_rate,
+                                          weak_slices)
+    from docfactory.engine.plan_tables import grouped_weights, weight_tables
 
     loop_run = (evalset_dir(run, "in_dist") / "catalog.duckdb").exists()
     catalog_dir = evalset_dir(run, "in_dist") if loop_run else run

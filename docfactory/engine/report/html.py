@@ -12,7 +12,7 @@ from pathlib import Path
 from docfactory.engine.catalog import open_catalog
 from docfactory.engine.loop.run import evalset_dir, eval_name
 from docfactory.engine.loop.state import iterations
-from docfactory.engine.mining import grouped_weights, weight_tables
+from docfactory.engine.plan_tables import grouped_weights, weight_tables
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 CSS = """body{font-family:sans-serif;margin:24px;max-width:1300px}table{border-collapse:collapse;margin:8px 0}

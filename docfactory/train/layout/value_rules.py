@@ -1,0 +1,169 @@
+"""How a value's words are read as printed: which words join a value (its line's neighbours, the
+day and month of a date, a continuation no more than a line below), which words could hold a typed
+value, how a typed value is cleaned of what OCR glued to it, and where a required field no tag chose
+comes from. Used by the assembler (assemble.py) on each page's tag probabilities."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from docfactory.train.layout.tags import TagSet
+
+
+@dataclass
+class Span:
+    pattern: str
+    words: list[int]
+    confs: list[float]
+
+
+WHOLE_LINE = {"text", "address"}
+
+
+def next_to(last: dict, word: dict) -> bool:
+    """Whether `word` may continue a value whose last word is `last`: on its line or on the next
+    one, i.e. starting at most about a line below it (another column's lines may sit between them
+    in reading order)."""
+    a, b = last.get("box"), word.get("box")
+    if not a or not b:
+        return True
+    height = max(a["y1"] - a["y0"], 1.0)
+    return b["y0"] - a["y1"] <= 0.8 * height
+
+
+LINE_SUPPORT = 0.05  # the least probability of the value's tags an untagged word needs to join it
+
+
+def pattern_share(field_probs: np.ndarray, tagset: TagSet, pattern: str) -> np.ndarray:
+    """Per word, the probability the tagger gave `pattern` (its begin and continue tags together)."""
+    tags = [t for t in range(1, field_probs.shape[1]) if tagset.field_of(t)[0] == pattern]
+    return field_probs[:, tags].sum(axis=1) if tags else np.zeros(len(field_probs))
+
+
+def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: bool,
+                   accept: Callable[[int], bool] | None = None) -> list[int]:
+    """A name or an address fills its lines: the untagged words before and after a value's words on
+    each of its lines join it ("[LIGHTROOM GALLERY] SDN BHD", "[NO.23] BATU 10, TAMAN ..." where an
+    unseen word was left untagged). Words tagged as another field stop it, and so does a label
+    (a word ending in ":") for a text field, so "CASHIER: MANIS" stays "MANIS". `accept(index)`: only
+    words it accepts join (for a name or address, those the tagger gave the value's tags some
+    probability, so a label it is sure of stays out; for a date, its day and month words)."""
+    if not members or words[members[0]].get("vline") is None:
+        return members
+    chosen = set(members)
+    for line in sorted({words[i]["vline"] for i in members}):
+        on_line = [i for i in members if words[i]["vline"] == line]
+        for step, start in ((-1, min(on_line)), (1, max(on_line))):
+            j, last = start + step, start
+            while 0 <= j < len(words) and words[j].get("vline") == line and int(tags[j]) == 0:
+                if (stop_at_labels and words[j]["text"].endswith(":")) or (accept and not accept(j)):
+                    break
+                if not _adjacent(words[last], words[j]):
+                    break  # another column's words on the same line
+                chosen.add(j)
+                last, j = j, j + step
+    return sorted(chosen)
+
+
+def _adjacent(a: dict, b: dict) -> bool:
+    """Two words of one line with no more than a word space or two between them (about a line's height)."""
+    box_a, box_b = a.get("box"), b.get("box")
+    if not box_a or not box_b:
+        return True
+    gap = max(box_b["x0"] - box_a["x1"], box_a["x0"] - box_b["x1"])
+    return gap <= max(box_a["y1"] - box_a["y0"], box_b["y1"] - box_b["y0"])
+
+
+REQUIRED_FLOOR = 0.05  # below this the likeliest word is a guess: the field stays missing
+REQUIRED_CONTINUE = 0.2  # a next word on the same line whose continue-probability reaches this joins
+
+
+def required_spans(missing: list[str], words: list[dict], field_probs: np.ndarray, tagset: TagSet, tags,
+                   types: dict[str, str] | None = None) -> list[Span]:
+    """For each required pattern no word's best tag chose: the word likeliest to begin it (at least
+    REQUIRED_FLOOR), continued along its line by the words likely to continue it. A real receipt
+    prints its total among competing total-like lines, and the tagger often rates the right one
+    highest for `total` while another tag still wins its argmax."""
+    out: list[Span] = []
+    if not len(words):
+        return out
+    index = {tagset.field_of(t): t for t in range(1, field_probs.shape[1])}
+    for pattern in missing:
+        begin, inner = index.get((pattern, True)), index.get((pattern, False))
+        if begin is None:
+            continue
+        scores = field_probs[:, begin].copy()
+        kind = (types or {}).get(pattern)
+        scores[[k for k, w in enumerate(words) if not plausible(w["text"], kind)]] = 0.0
+        i = int(scores.argmax())
+        conf = float(scores[i])
+        if conf < REQUIRED_FLOOR:
+            continue
+        span = Span(pattern, [i], [conf])
+        j = i + 1
+        while (inner is not None and j < len(words) and words[j].get("vline") == words[i].get("vline")
+               and int(tags[j]) == 0 and field_probs[j, inner] >= REQUIRED_CONTINUE):
+            span.words.append(j)
+            span.confs.append(float(field_probs[j, inner]))
+            j += 1
+        out.append(span)
+    return out
+
+
+TYPED = {"date", "time", "money", "number", "integer", "percent"}
+_STRAY = ":;,=|"
+# A label OCR glued onto a number or date ("Date:17/01/2018", "TOTAL:9.00"): letters up to a colon.
+_GLUED_LABEL = re.compile(r"^[^\W\d_][^:\d]{0,20}:\s*(?=\S*\d)")
+_DATE = re.compile(r"(?<!\d)(\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}"
+                   r"|\d{1,2} ?[A-Za-z]{3,9}\.?,? ?(?:\d{4}|\d{2}))")
+_MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+
+
+def typed_cleanup(value: str, kind: str | None) -> str:
+    """A number or date never starts or ends with a label's colon or a separator, nor with the label
+    itself: OCR glues them on (":12/28/2017", "80.90:", "Date:17/01/2018"). Text values keep theirs."""
+    if kind not in TYPED:
+        return value
+    cleaned = _GLUED_LABEL.sub("", value.strip())
+    cleaned = cleaned.lstrip(_STRAY).rstrip(_STRAY).strip()
+    if kind == "date":
+        # OCR runs a date into the time beside it ("19-03-201818:08:38") or a stray word: the value is
+        # the date the words hold.
+        found = _DATE.search(cleaned)
+        if found and found.group(0) != cleaned:
+            return found.group(0)
+    return cleaned or value
+
+
+def plausible(text: str, kind: str | None) -> bool:
+    """Whether a word could be (part of) a value of `kind`: a date, time, amount or number holds a
+    digit. Used where no tag chose the word, so the pick is the likeliest word that could be the
+    value, not "TOKEN" or "for"."""
+    if kind in TYPED:
+        return any(ch.isdigit() for ch in text)
+    return True
+
+
+def date_part(text: str) -> bool:
+    """A word that can belong to a date printed in pieces ("05 MAR 2018")."""
+    bare = text.strip(".,:;")
+    return bool(bare) and ((bare.isdigit() and len(bare) in (1, 2, 4)) or bare.lower()[:3] in _MONTHS)
+
+
+def fill_gaps(members: list[int], words: list[dict], tags) -> list[int]:
+    """A value is contiguous within a visual line: untagged words between two of its words on the
+    same line belong to it ("BOOK [TA .K (TAMAN DAYA)] SDN BHD" on a scan whose middle words the
+    tagger was unsure of). Words tagged as another field are never taken."""
+    out: list[int] = []
+    for a, b in zip(members, members[1:] + [None]):
+        out.append(a)
+        if b is None or b <= a + 1 or words[a].get("vline") is None or words[a].get("vline") != words[b].get("vline"):
+            continue
+        between = range(a + 1, b)
+        if all(int(tags[j]) == 0 for j in between):
+            out.extend(between)
+    return out
