@@ -93,7 +93,8 @@ def template_layout(template: Template, html: str, font: str):
     try:
         document = layout(html, css)
         if template.config.page_height == "fit":
-            document = fit_to_content(document, lambda page_size: layout(html, [*css, page_size]))
+            document = fit_to_content(document, lambda page_size: layout(html, [*css, page_size]),
+                                      source=html + template.css)
         return document
     except SlipBreaks as exc:
         from docfactory.templates.registry import yaml_line

@@ -90,3 +90,48 @@ def test_a_forced_page_break_is_an_error_naming_page_height(tmp_path):
     yaml_path = registry.get("thermal_break").folder / "template.yaml"
     line = next(i for i, l in enumerate(yaml_path.read_text().splitlines(), 1) if l.startswith("page_height"))
     assert f"{yaml_path}:{line}:" in rejected[0].reason and "breaks into 2 pages" in rejected[0].reason
+
+
+def _both_ways(monkeypatch, registry, specs):
+    """(cut in place, laid out again at the fitted height) records of the same specs."""
+    from docfactory.generators import fit_page
+
+    cut, cut_rejected = generate_pages(specs, registry)
+    monkeypatch.setattr(fit_page, "CUT_IN_PLACE", False)
+    again, again_rejected = generate_pages(specs, registry)
+    assert cut_rejected == again_rejected == []
+    return cut, again
+
+
+@pytest.mark.parametrize("name", sorted(BOTTOM_MARGIN_MM))
+def test_cutting_the_page_in_place_draws_what_a_second_layout_draws(monkeypatch, registry, name):
+    from docfactory.generators import fit_page
+
+    cuts = []
+    real_cut = fit_page._cut
+    monkeypatch.setattr(fit_page, "_cut", lambda page, height: (cuts.append(height), real_cut(page, height)))
+    specs = [sample_spec(run_seed=35, index=i, templates=[registry.get(name)]) for i in range(4)]
+    cut, again = _both_ways(monkeypatch, registry, specs)
+    assert len(cuts) == len(specs)  # the built-in slips depend on nothing below their content
+    for a, b in zip(cut, again):
+        assert (a.width, a.height, a.image) == (b.width, b.height, b.image)
+        assert [(f.name, f.boxes) for f in a.fields] == [(f.name, f.boxes) for f in b.fields]
+        assert a.words == b.words and a.tables == b.tables
+
+
+@pytest.mark.parametrize("css", [
+    "footer { position: absolute; bottom: 0; }",  # placed from the page's bottom
+    "@page { @bottom-center { content: 'page ' counter(page); } }",  # a page-margin box
+    "html { min-height: 100%; }",  # sized from the page's height
+    "body { min-height: 90vh; }",  # a viewport unit
+])
+def test_a_page_that_depends_on_its_height_is_laid_out_again(monkeypatch, tmp_path, css):
+    from docfactory.generators import fit_page
+
+    registry = copy_with(tmp_path, "receipt_thermal", "thermal_dependent", css=("@page {", css + "\n@page {"))
+    monkeypatch.setattr(fit_page, "_cut", lambda page, height: pytest.fail("cut a height-dependent page"))
+    spec = sample_spec(run_seed=36, index=0, templates=[registry.get("thermal_dependent")])
+    (record,), rejected = generate_pages([spec], registry)
+    # Laid out again at its measured height (which, for content placed from the page's bottom or
+    # sized from its height, is the declared page's): one page, labels verified.
+    assert rejected == [] and record.n_pages == 1 and record.fields
