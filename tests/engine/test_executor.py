@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from docfactory.engine.executor import ExecutorError, ExecutorOptions, TaskError, TaskTimedOut, make_executor
+from docfactory.engine.executor.local import warm_workers
 
 # The pool's spawned workers import this module to find the task functions: keep its imports light
 # (the steps are imported inside the tests that use them).
@@ -77,8 +78,9 @@ def test_a_task_past_its_time_limit_has_its_worker_killed_and_the_rest_completes
         done = {x: result for x, result in results.items() if x != 2}
         assert {x: value for x, (value, _) in done.items()} == {0: 100, 1: 101, 3: 103, 4: 104}
         assert os.getpid() not in {pid for _, pid in done.values()}
-        assert len(multiprocessing.active_children()) <= workers  # the looping one is gone, not abandoned
-    assert multiprocessing.active_children() == []
+        assert len(multiprocessing.active_children()) <= workers + len(warm_workers())  # the looping one is gone
+    # What lives on is idle, kept warm for the next executor: nothing still runs a task.
+    assert set(multiprocessing.active_children()) == set(warm_workers())
 
 
 def test_a_failed_shard_task_is_recorded_and_made_by_the_next_run(tmp_path, monkeypatch):
@@ -141,3 +143,23 @@ def test_cli_names_the_known_executors(tmp_path):
     result = CliRunner().invoke(app, ["generate", "--n", "1", "--out", str(tmp_path / "r"), "--ray-address", "auto"])
     assert result.exit_code == 1 and "--ray-address needs --executor ray" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_a_closed_executors_workers_stay_warm_for_the_next_one():
+    with make_executor(ExecutorOptions(), workers=2) as executor:
+        first = {pid for _, (_, pid) in executor.map(spin_on_2, [0, 1], 100, timeout=60)}
+    assert first <= {p.pid for p in warm_workers()}  # idle, not stopped
+    with make_executor(ExecutorOptions(), workers=2) as executor:
+        second = {pid for _, (_, pid) in executor.map(spin_on_2, [3, 4], 100, timeout=60)}
+    assert second <= first  # the same processes: no start-up paid again
+
+
+def test_a_warm_worker_that_exited_while_idle_is_replaced_not_counted_as_lost():
+    with make_executor(ExecutorOptions(max_retries=0), workers=1) as executor:
+        list(executor.map(spin_on_2, [0], 100, timeout=60))
+    for process in warm_workers():  # as if each had sat idle past WARM_IDLE_S
+        process.kill()
+        process.join()
+    with make_executor(ExecutorOptions(max_retries=0), workers=1) as executor:
+        results = dict(executor.map(spin_on_2, [1, 3], 100, timeout=60))
+    assert {x: value for x, (value, _) in results.items()} == {1: 101, 3: 103}

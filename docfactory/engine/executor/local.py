@@ -2,9 +2,15 @@
 
 Without a time limit, one worker or one task runs in this process (no start-up cost). Otherwise
 tasks go to `spawn` worker processes (the parent holds DuckDB threads, which `fork` would copy
-mid-flight), started on first use and kept until close, so chained steps (generate -> augment ->
-emit) pay the start-up once. Each worker is a process and a pipe of its own (concurrent.futures can
-neither stop a running task nor lose one worker without breaking the whole pool), so:
+mid-flight). A worker starts once and stays warm: its imports (WeasyPrint, PyMuPDF, albumentations:
+2-4 s a process), fonts and parsed stylesheets serve every later task, across the maps of one
+executor (generate -> augment -> emit) and, once an executor closes, across the executors this
+process makes later (a loop's iterations, a test suite, a library user's successive steps). A warm
+worker idle for WARM_IDLE_S exits by itself; at most one per CPU is kept; `release_workers()` stops
+them at once (and runs at exit). Tasks depend only on their inputs, never on what a worker ran
+before, so a warm worker makes the same bytes as a fresh one. Each worker is a process and a pipe of
+its own (concurrent.futures can neither stop a running task nor lose one worker without breaking the
+whole pool), so:
 
 - a task that runs past the time limit has its worker killed and replaced; the others go on;
 - a task whose worker died (killed, out of memory) runs again in a fresh worker, up to
@@ -15,6 +21,7 @@ A time limit needs a process to kill, so with one it runs in a worker even with 
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
@@ -28,6 +35,11 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from docfactory.engine.executor.base import Executor, ExecutorOptions, TaskError, TaskTimedOut, call_task, describe
 
 T = TypeVar("T")
+
+# A warm worker that has had no task for this long exits (a library user's process does not keep
+# half a gigabyte per worker forever); the next executor starts a fresh one.
+WARM_IDLE_S = 600.0
+_WARM: list["_Worker"] = []  # closed executors' idle workers, for the next executor of this process
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ class LocalExecutor(Executor):
             while queue or busy:
                 while queue and len(busy) < self.workers:
                     index = queue.popleft()
-                    worker = self._idle.pop() if self._idle else _Worker()
+                    worker = _take(self._idle)
                     failure = worker.start(fn, tasks[index], shared)
                     if failure is None:
                         busy[worker] = index
@@ -96,8 +108,36 @@ class LocalExecutor(Executor):
 
     def close(self) -> None:
         idle, self._idle = self._idle, []
-        for worker in idle:
-            worker.stop()
+        for worker in idle:  # kept warm for the next executor, up to one per CPU
+            if worker.process.is_alive() and len(_WARM) < max(2, os.cpu_count() or 1):
+                _WARM.append(worker)
+            else:
+                worker.stop()
+
+
+def _take(idle: list["_Worker"]) -> "_Worker":
+    """A live idle worker (this executor's, else one another executor left warm), else a new one.
+    A worker that exited while idle (WARM_IDLE_S) is reaped, not counted as a lost task."""
+    for pool in (idle, _WARM):
+        while pool:
+            worker = pool.pop()
+            if worker.process.is_alive():
+                return worker
+            worker.kill()
+    return _Worker()
+
+
+@atexit.register
+def release_workers() -> None:
+    """Stop the warm workers that closed executors left (each finishes nothing: they are idle)."""
+    warm, _WARM[:] = list(_WARM), []
+    for worker in warm:
+        worker.stop()
+
+
+def warm_workers() -> list[multiprocessing.Process]:
+    """The processes of the idle warm workers (for tests and diagnostics)."""
+    return [worker.process for worker in _WARM]
 
 
 def _collect(busy: dict["_Worker", int], timeout: float | None) -> list[tuple["_Worker", Any]]:
@@ -175,6 +215,8 @@ def _serve(connection: Connection, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it kills us
     while True:
         try:
+            if not connection.poll(WARM_IDLE_S):  # idle too long: free the memory; a new one starts on demand
+                return
             message = connection.recv()
         except EOFError:
             return
