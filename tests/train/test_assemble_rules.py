@@ -84,6 +84,31 @@ def test_a_continuation_lines_away_starts_a_value_of_its_own_and_the_surer_whole
     assert fields(words, p)["store"]["company"] == "INDAH GIFT & HOME DECO"
 
 
+def test_words_another_field_took_inside_a_name_rejoin_it_and_so_do_its_line_ends():
+    words = page([["PERNIAGAAN", "MR", "D.I.Y.", "(JOHOR)", "SDN", "BHD", "ENTERPRISE", "DECO"],
+                  ["27,", "JALAN", "DEDAP"]])
+    # "D.I.Y." and "(JOHOR)" went to the address, the line's first and last words too, each with some
+    # company probability; the company holds most of the line, so its ends are the company's as well.
+    p = probs(words, {0: ("store.address", True, 0.7), 1: ("store.company", True, 0.8),
+                      2: ("store.address", True, 0.6), 3: ("store.address", False, 0.8),
+                      4: ("store.company", False, 0.9), 5: ("store.company", False, 0.9),
+                      6: ("store.company", False, 0.9), 7: ("store.address", False, 0.6),
+                      8: ("store.address", True, 0.9), 9: ("store.address", False, 0.9),
+                      10: ("store.address", False, 0.9)},
+              soft={0: {"store.company": 0.2}, 2: {"store.company": 0.3}, 3: {"store.company": 0.05},
+                    7: {"store.company": 0.2}})
+    assert fields(words, p)["store"] == {"company": "PERNIAGAAN MR D.I.Y. (JOHOR) SDN BHD ENTERPRISE DECO",
+                                         "address": "27, JALAN DEDAP"}
+
+
+def test_a_line_end_the_name_gave_no_probability_stays_with_its_field():
+    words = page([["ACME", "TRADING", "SDN", "BHD", "(123456-X)"]])
+    p = probs(words, {0: ("store.company", True, 0.9), 1: ("store.company", False, 0.9),
+                      2: ("store.company", False, 0.9), 3: ("store.company", False, 0.9),
+                      4: ("store.address", True, 0.95)}, soft={4: {"store.company": 0.02}})
+    assert fields(words, p)["store"] == {"company": "ACME TRADING SDN BHD", "address": "(123456-X)"}
+
+
 def test_a_required_field_comes_from_its_likeliest_plausible_word():
     words = page([["TOTAL", "9.00"], ["CASH", "10.00"], ["Thank", "you"]])
     # No word's best tag is total; "you" is likelier than "9.00" but holds no digit.

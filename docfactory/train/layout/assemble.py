@@ -22,7 +22,7 @@ import numpy as np
 from docfactory.train.layout.align import separator_key
 from docfactory.train.layout.tags import SPAN_TAGS, TagSet, table_role
 from docfactory.train.layout.value_rules import (TYPED, WHOLE_LINE, LINE_SUPPORT, Span, next_to,
-                                                 pattern_share, complete_lines, date_part, fill_gaps,
+                                                 absorb_islands, pattern_share, complete_lines, date_part, fill_gaps,
                                                  required_spans, typed_cleanup)
 
 
@@ -43,6 +43,8 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
     spans: list[Span] = []
     latest: dict[str, Span] = {}
     tags = field_probs.argmax(axis=1) if len(words) else []
+    whole_line = {p for p in tagset.patterns if (types or {}).get(p) in WHOLE_LINE and "*" not in p}
+    tags = absorb_islands(tags, words, field_probs, tagset, whole_line) if len(words) else tags
     for i, tag in enumerate(tags):
         found = tagset.field_of(int(tag))
         if found is None:

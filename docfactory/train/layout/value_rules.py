@@ -167,3 +167,45 @@ def fill_gaps(members: list[int], words: list[dict], tags) -> list[int]:
         if all(int(tags[j]) == 0 for j in between):
             out.extend(between)
     return out
+
+
+ISLAND_SUPPORT = 0.01  # the least probability of a line's value an island word needs to rejoin it
+EDGE_SUPPORT = 0.1  # ... and a word before or after it on its line, which nothing encloses
+
+
+def absorb_islands(tags: np.ndarray, words: list[dict], field_probs: np.ndarray, tagset: TagSet,
+                   whole_line: set[str]) -> np.ndarray:
+    """A name or address is one run of a line's words: words the tagger gave another field in the
+    middle of it ("MR [D.I.Y.] [(JOHOR)] SDN BHD", a shop name's unseen word taken for the address)
+    rejoin it when the tagger gave them some probability for it, and so do the words before and after
+    it on its line when it holds most of the line. `whole_line`: the scalar name/address patterns.
+    Returns new per-word tags (the value's continue tag for the words that rejoin)."""
+    tags = np.array(tags, copy=True)
+    if not len(words) or words[0].get("vline") is None:
+        return tags
+    lines: dict[int, list[int]] = {}
+    for i, w in enumerate(words):
+        lines.setdefault(w["vline"], []).append(i)
+    for members in lines.values():
+        patterns = [tagset.field_of(int(tags[i])) for i in members]
+        names = [p[0] if p else None for p in patterns]
+        for pattern in {n for n in names if n in whole_line}:
+            inner = 2 + 2 * tagset.patterns.index(pattern)
+            share = pattern_share(field_probs[members], tagset, pattern)
+            own = [k for k, n in enumerate(names) if n == pattern]
+            first, last = own[0], own[-1]
+            for k in range(first + 1, last):
+                if names[k] not in (None, pattern) and share[k] >= ISLAND_SUPPORT:
+                    tags[members[k]] = inner
+            # The tagger gave the value most of the line (islands aside): its ends are the value's too.
+            if 2 * len(own) > len(members) - 1:
+                for ends in (range(last + 1, len(members)), range(first - 1, -1, -1)):
+                    near = own[-1] if ends.step > 0 else own[0]
+                    for k in ends:
+                        if names[k] is None or share[k] < EDGE_SUPPORT or not _adjacent(words[members[near]], words[members[k]]):
+                            break
+                        tags[members[k]] = inner
+                        near = k
+                if patterns[first][1] and near < first:  # the value now begins at the head word
+                    tags[members[near]], tags[members[first]] = inner - 1, inner
+    return tags
