@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from docfactory.train.layout.assemble import assemble_fields
-from docfactory.train.layout.value_rules import typed_cleanup
+from docfactory.train.layout.value_rules import amount_like, typed_cleanup
 from docfactory.train.layout.features import PageExample, is_slip, reframed
 from docfactory.train.layout.tags import TagSet
 
-PATTERNS = ("date", "items.*.description", "store.address", "store.company", "total")
+PATTERNS = ("date", "items.*.description", "store.address", "store.company", "subtotal", "total")
 TAGSET = TagSet(PATTERNS, 4)
 TYPES = {"date": "date", "items.*.description": "text", "store.address": "address", "store.company": "text",
-         "total": "money"}
+         "subtotal": "money", "total": "money"}
 
 
 def page(lines: list[list[str]], gap_after: dict[tuple[int, int], float] | None = None) -> list[dict]:
@@ -107,6 +107,28 @@ def test_a_line_end_the_name_gave_no_probability_stays_with_its_field():
                       2: ("store.company", False, 0.9), 3: ("store.company", False, 0.9),
                       4: ("store.address", True, 0.95)}, soft={4: {"store.company": 0.02}})
     assert fields(words, p)["store"] == {"company": "ACME TRADING SDN BHD", "address": "(123456-X)"}
+
+
+@pytest.mark.parametrize("text, reads", [
+    ("9.00", True), ("RM1.25", True), ("$8.20", True), ("170,85 €", True), ("1,234.50", True), ("3100", True),
+    ("9556939040118", False), ("R000002902", False), ("23-01-2019", False), ("SR=35T@6%", False), ("313.5C", False),
+])
+def test_an_amount_reads_as_one(text, reads):
+    assert amount_like(text) is reads
+
+
+def test_a_barcode_tagged_as_the_total_gives_way_to_the_likeliest_amount():
+    words = page([["9556939040118"], ["TOTAL", "9.00"]])
+    p = probs(words, {0: ("total", True, 0.6)}, soft={2: {"total": 0.3}})
+    assert fields(words, p, required=["total"])["total"] == "9.00"
+
+
+def test_a_total_read_below_the_subtotal_is_read_again_among_larger_amounts():
+    words = page([["SUBTOTAL", "15.00"], ["GST", "0.85"], ["TOTAL", "15.85"]])
+    p = probs(words, {1: ("subtotal", True, 0.9), 3: ("total", True, 0.6)}, soft={5: {"total": 0.3}})
+    assert fields(words, p)["total"] == "15.85"
+    kept = probs(words, {1: ("subtotal", True, 0.9), 5: ("total", True, 0.5)})
+    assert fields(words, kept)["total"] == "15.85"
 
 
 def test_a_required_field_comes_from_its_likeliest_plausible_word():

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docfactory.train.layout.align import separator_key
+from docfactory.evaluate.number_parse import parse_number
 from docfactory.train.layout.tags import SPAN_TAGS, TagSet, table_role
 from docfactory.train.layout.value_rules import (TYPED, WHOLE_LINE, LINE_SUPPORT, Span, next_to,
-                                                 absorb_islands, pattern_share, complete_lines, date_part, fill_gaps,
+                                                 absorb_islands, amount_like, pattern_share, total_not_below_subtotal, complete_lines, date_part, fill_gaps,
                                                  required_spans, typed_cleanup)
 
 
@@ -63,6 +64,9 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
     # as a date), dropped so that a required field is read from its likeliest plausible word instead.
     spans = [s for s in spans if (types or {}).get(s.pattern) not in TYPED
              or any(ch.isdigit() for i in s.words for ch in words[i]["text"])]
+    # An amount reads as one: a barcode, a document number or a date tagged as the total is dropped too.
+    spans = [s for s in spans if (types or {}).get(s.pattern) != "money"
+             or amount_like(" ".join(words[i]["text"] for i in s.words))]
     found = {s.pattern for s in spans}
     spans += required_spans([p for p in required if p not in found], words, field_probs, tagset, tags, types)
     for span in spans:
@@ -76,6 +80,10 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
         elif kind == "date":
             span.words = complete_lines(span.words, words, tags, stop_at_labels=True,
                                         accept=lambda j: date_part(words[j]["text"]))
+    # A total is never below the subtotal it sums: a total read smaller (a tax, an item) is read again.
+    amount = lambda span: parse_number(typed_cleanup(join_words([words[i] for i in span.words], span.pattern,
+                                                                 separators), "money"))
+    spans = total_not_below_subtotal(spans, words, field_probs, tagset, amount)
     flat: dict[str, tuple[str, float, float]] = {}
     counter = _ItemCounter()
     for span in spans:

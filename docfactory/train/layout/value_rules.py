@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from docfactory.evaluate.number_parse import parse_number
+
 from docfactory.train.layout.tags import TagSet
 
 
@@ -141,11 +143,28 @@ def typed_cleanup(value: str, kind: str | None) -> str:
 
 def plausible(text: str, kind: str | None) -> bool:
     """Whether a word could be (part of) a value of `kind`: a date, time, amount or number holds a
-    digit. Used where no tag chose the word, so the pick is the likeliest word that could be the
-    value, not "TOKEN" or "for"."""
+    digit, and an amount reads as one (see amount_like). Used where no tag chose the word, so the pick
+    is the likeliest word that could be the value, not "TOKEN" or "for"."""
+    if kind == "money" and any(ch.isdigit() for ch in text):
+        return amount_like(text)
     if kind in TYPED:
         return any(ch.isdigit() for ch in text)
     return True
+
+
+MAX_PLAIN_DIGITS = 7  # an amount's integer digits without grouping; a barcode or an id has more
+
+
+def amount_like(text: str) -> bool:
+    """An amount as printed: a number with at most a currency mark or code around it ("RM1.25",
+    "170,85 €", "$8.20"), not a barcode ("9556939040118"), a document number ("R000002902"), a date
+    or a tax code ("SR=35T@6%")."""
+    value = parse_number(text)
+    if value is None:
+        return False
+    digits = re.sub(r"[^\d.,' ]", "", text).strip()
+    integer = re.split(r"[.,](?=\d{1,3}$)", digits)[0] if re.search(r"[.,]\d{1,3}$", digits) else digits
+    return not re.fullmatch(r"\d{%d,}" % (MAX_PLAIN_DIGITS + 1), integer)
 
 
 def date_part(text: str) -> bool:
@@ -209,3 +228,28 @@ def absorb_islands(tags: np.ndarray, words: list[dict], field_probs: np.ndarray,
                 if patterns[first][1] and near < first:  # the value now begins at the head word
                     tags[members[near]], tags[members[first]] = inner - 1, inner
     return tags
+
+
+def total_not_below_subtotal(spans: list[Span], words: list[dict], field_probs: np.ndarray, tagset: TagSet,
+                             amount: Callable[[Span], object]) -> list[Span]:
+    """A total read smaller than the subtotal read on the same page is a mis-read (the tax, an item's
+    amount, the subtotal's neighbour): the total becomes the word likeliest to begin it (at least
+    REQUIRED_FLOOR) among the amounts not below the subtotal. Unchanged when no such word exists.
+    `amount(span)`: the span's value as a number (None if it reads as none)."""
+    subtotals = [v for s in spans if s.pattern == "subtotal" and (v := amount(s)) is not None]
+    totals = [s for s in spans if s.pattern == "total"]
+    begin = next((t for t in range(1, field_probs.shape[1]) if tagset.field_of(t) == ("total", True)), None)
+    if not subtotals or not totals or begin is None:
+        return spans
+    floor = max(subtotals)
+    if any((v := amount(s)) is not None and v >= floor for s in totals):
+        return spans
+    best, best_p = None, REQUIRED_FLOOR
+    for i, word in enumerate(words):
+        if field_probs[i, begin] > best_p and amount_like(word["text"]):
+            value = parse_number(word["text"])
+            if value is not None and value >= floor:
+                best, best_p = i, float(field_probs[i, begin])
+    if best is None:
+        return spans
+    return [s for s in spans if s.pattern != "total"] + [Span("total", [best], [best_p])]
