@@ -131,6 +131,15 @@ def test_a_total_read_below_the_subtotal_is_read_again_among_larger_amounts():
     assert fields(words, kept)["total"] == "15.85"
 
 
+def test_a_document_number_tagged_as_the_date_gives_way_to_the_likeliest_whole_date():
+    words = page([["100100000006-"], ["05", "MAR", "2018", "18:22"], ["19/10/2018"]])
+    p = probs(words, {0: ("date", True, 0.7), 2: ("items.*.description", True, 0.6)},
+              soft={1: {"date": 0.2}, 5: {"date": 0.1}})
+    assert fields(words, p)["date"] == "19/10/2018"  # "05" alone is no date; the whole one is the likeliest
+    pieces = probs(words, {1: ("date", True, 0.7), 2: ("items.*.description", True, 0.6)})
+    assert fields(words, pieces)["date"] == "05 MAR 2018"  # its month taken back from the item it went to
+
+
 def test_a_required_field_comes_from_its_likeliest_plausible_word():
     words = page([["TOTAL", "9.00"], ["CASH", "10.00"], ["Thank", "you"]])
     # No word's best tag is total; "you" is likelier than "9.00" but holds no digit.

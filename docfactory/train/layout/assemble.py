@@ -23,7 +23,7 @@ from docfactory.train.layout.align import separator_key
 from docfactory.evaluate.number_parse import parse_number
 from docfactory.train.layout.tags import SPAN_TAGS, TagSet, table_role
 from docfactory.train.layout.value_rules import (TYPED, WHOLE_LINE, LINE_SUPPORT, Span, next_to,
-                                                 absorb_islands, amount_like, pattern_share, total_not_below_subtotal, complete_lines, date_part, fill_gaps,
+                                                 absorb_islands, amount_like, pattern_share, total_not_below_subtotal, is_date, complete_lines, date_part, fill_gaps,
                                                  required_spans, typed_cleanup)
 
 
@@ -80,6 +80,18 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
         elif kind == "date":
             span.words = complete_lines(span.words, words, tags, stop_at_labels=True,
                                         accept=lambda j: date_part(words[j]["text"]))
+            if not is_date(" ".join(words[i]["text"] for i in span.words)):  # its month or year went elsewhere
+                span.words = complete_lines(span.words, words, tags, stop_at_labels=True, through_tagged=True,
+                                            accept=lambda j: date_part(words[j]["text"]))
+    # A date reads as one once completed: a document number tagged as the date gives way to the
+    # likeliest whole date on the page.
+    undated = [s for s in spans if (types or {}).get(s.pattern) == "date"
+               and not is_date(" ".join(words[i]["text"] for i in s.words))]
+    if undated:
+        spans = [s for s in spans if s not in undated]
+        found = {s.pattern for s in spans}
+        scalars = {s.pattern for s in undated if "*" not in s.pattern} - found
+        spans += required_spans(sorted(scalars), words, field_probs, tagset, tags, types)
     # A total is never below the subtotal it sums: a total read smaller (a tax, an item) is read again.
     amount = lambda span: parse_number(typed_cleanup(join_words([words[i] for i in span.words], span.pattern,
                                                                  separators), "money"))

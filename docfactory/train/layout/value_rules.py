@@ -47,13 +47,15 @@ def pattern_share(field_probs: np.ndarray, tagset: TagSet, pattern: str) -> np.n
 
 
 def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: bool,
-                   accept: Callable[[int], bool] | None = None) -> list[int]:
+                   accept: Callable[[int], bool] | None = None, through_tagged: bool = False) -> list[int]:
     """A name or an address fills its lines: the untagged words before and after a value's words on
     each of its lines join it ("[LIGHTROOM GALLERY] SDN BHD", "[NO.23] BATU 10, TAMAN ..." where an
     unseen word was left untagged). Words tagged as another field stop it, and so does a label
     (a word ending in ":") for a text field, so "CASHIER: MANIS" stays "MANIS". `accept(index)`: only
     words it accepts join (for a name or address, those the tagger gave the value's tags some
-    probability, so a label it is sure of stays out; for a date, its day and month words)."""
+    probability, so a label it is sure of stays out; for a date, its day and month words).
+    `through_tagged`: words tagged as another field may join too (a date's month word the tagger
+    took for an item)."""
     if not members or words[members[0]].get("vline") is None:
         return members
     chosen = set(members)
@@ -61,7 +63,7 @@ def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: 
         on_line = [i for i in members if words[i]["vline"] == line]
         for step, start in ((-1, min(on_line)), (1, max(on_line))):
             j, last = start + step, start
-            while 0 <= j < len(words) and words[j].get("vline") == line and int(tags[j]) == 0:
+            while 0 <= j < len(words) and words[j].get("vline") == line and (through_tagged or int(tags[j]) == 0):
                 if (stop_at_labels and words[j]["text"].endswith(":")) or (accept and not accept(j)):
                     break
                 if not _adjacent(words[last], words[j]):
@@ -143,10 +145,12 @@ def typed_cleanup(value: str, kind: str | None) -> str:
 
 def plausible(text: str, kind: str | None) -> bool:
     """Whether a word could be (part of) a value of `kind`: a date, time, amount or number holds a
-    digit, and an amount reads as one (see amount_like). Used where no tag chose the word, so the pick
+    digit, an amount reads as one (see amount_like) and a date is a whole one. Used where no tag chose the word, so the pick
     is the likeliest word that could be the value, not "TOKEN" or "for"."""
     if kind == "money" and any(ch.isdigit() for ch in text):
         return amount_like(text)
+    if kind == "date":
+        return is_date(text)
     if kind in TYPED:
         return any(ch.isdigit() for ch in text)
     return True
@@ -165,6 +169,11 @@ def amount_like(text: str) -> bool:
     digits = re.sub(r"[^\d.,' ]", "", text).strip()
     integer = re.split(r"[.,](?=\d{1,3}$)", digits)[0] if re.search(r"[.,]\d{1,3}$", digits) else digits
     return not re.fullmatch(r"\d{%d,}" % (MAX_PLAIN_DIGITS + 1), integer)
+
+
+def is_date(text: str) -> bool:
+    """A whole date is in the text ("03 Mar 2018", "19/10/2018"), not only a piece of one."""
+    return bool(_DATE.search(text))
 
 
 def date_part(text: str) -> bool:
