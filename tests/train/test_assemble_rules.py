@@ -140,6 +140,16 @@ def test_a_document_number_tagged_as_the_date_gives_way_to_the_likeliest_whole_d
     assert fields(words, pieces)["date"] == "05 MAR 2018"  # its month taken back from the item it went to
 
 
+def test_a_name_begins_once_on_its_line():
+    words = page([["TEO", "HENG", "STATIONERY", "&", "BOOKS"], ["NO.", "53,", "JALAN", "BESAR"]])
+    p = probs(words, {0: ("store.company", True, 0.6), 1: ("store.company", False, 0.6),
+                      2: ("store.company", True, 0.6), 3: ("store.company", False, 0.6),
+                      4: ("store.company", False, 0.6), 5: ("store.address", True, 0.9),
+                      6: ("store.address", False, 0.9), 7: ("store.address", False, 0.9),
+                      8: ("store.address", False, 0.9)})
+    assert fields(words, p)["store"] == {"company": "TEO HENG STATIONERY & BOOKS", "address": "NO. 53, JALAN BESAR"}
+
+
 def test_a_required_field_comes_from_its_likeliest_plausible_word():
     words = page([["TOTAL", "9.00"], ["CASH", "10.00"], ["Thank", "you"]])
     # No word's best tag is total; "you" is likelier than "9.00" but holds no digit.

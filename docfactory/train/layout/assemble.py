@@ -23,7 +23,7 @@ from docfactory.train.layout.align import separator_key
 from docfactory.evaluate.number_parse import parse_number
 from docfactory.train.layout.tags import SPAN_TAGS, TagSet, table_role
 from docfactory.train.layout.value_rules import (TYPED, WHOLE_LINE, LINE_SUPPORT, Span, next_to,
-                                                 absorb_islands, amount_like, pattern_share, total_not_below_subtotal, is_date, complete_lines, date_part, fill_gaps,
+                                                 absorb_islands, amount_like, pattern_share, total_not_below_subtotal, is_date, same_run, complete_lines, date_part, fill_gaps,
                                                  required_spans, typed_cleanup)
 
 
@@ -54,6 +54,10 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
         conf = float(field_probs[i, tag])
         # A continuation lines away from the value it would continue starts a value of its own (the
         # shop's name under a handwritten note the tagger took for its start).
+        # A name or address begins once a line: a second begin right after its word on the same line
+        # continues it ("TEO HENG [STATIONERY] & BOOKS").
+        if begins and pattern in whole_line and pattern in latest and same_run(words[latest[pattern].words[-1]], words[i]):
+            begins = False
         if begins or pattern not in latest or not next_to(words[latest[pattern].words[-1]], words[i]):
             latest[pattern] = Span(pattern, [i], [conf])
             spans.append(latest[pattern])

@@ -73,6 +73,11 @@ def complete_lines(members: list[int], words: list[dict], tags, stop_at_labels: 
     return sorted(chosen)
 
 
+def same_run(a: dict, b: dict) -> bool:
+    """`b` follows `a` on the same visual line, a word space or two away."""
+    return a.get("vline") is not None and a.get("vline") == b.get("vline") and _adjacent(a, b)
+
+
 def _adjacent(a: dict, b: dict) -> bool:
     """Two words of one line with no more than a word space or two between them (about a line's height)."""
     box_a, box_b = a.get("box"), b.get("box")
