@@ -29,6 +29,12 @@ _SHOP_TYPES = ("HARDWARE", "STATIONERY & BOOKS", "MINI MARKET", "MART", "SUPERMA
                "ELECTRICAL", "MACHINERY", "MOTOR", "PHARMACY", "GIFT & HOME DECO", "FRUITS", "SEAFOOD",
                "AUTO PARTS", "FURNITURE", "KOPITIAM", "CAFE", "BOOKSTORE", "OPTICAL", "TEXTILE", "HYPERMARKET")
 
+# What a sole proprietorship or partnership adds to its trading name ("SOON HUAT MACHINERY ENTERPRISE",
+# "HON HWA HARDWARE TRADING", "SAM SAM TRADING CO"): no legal form, but words a name ends with.
+_NAME_ENDINGS = ("ENTERPRISE", "ENTERPRISE", "TRADING", "TRADING", "TRADING CO", "& CO", "CO", "SERVICES",
+                 "CENTRE", "SHOP", "STORE", "(M)")
+_ENDING_P = 0.35
+
 # What a registered name carries in brackets: the state, "(M)" for Malaysia, or the outlet's town.
 BRANCHES = ("M", "M", "JOHOR", "SELANGOR", "KL", "PENANG", "TAMAN DAYA", "SOUTHERN", "NORTHERN", "PERMAS JAYA",
             "CHERAS", "KLANG", "SUNGAI RENGIT")
@@ -39,7 +45,13 @@ _MOBILES = ("012", "013", "014", "016", "017", "019")
 
 
 def shop_name(rnd: random.Random) -> str:
-    """A trading name as printed at the top of a receipt."""
+    """A trading name as printed at the top of a receipt, sometimes with the word a business name
+    ends with ("... ENTERPRISE", "... TRADING CO")."""
+    name = _shop_name(rnd)
+    return f"{name} {rnd.choice(_NAME_ENDINGS)}" if rnd.random() < _ENDING_P else name
+
+
+def _shop_name(rnd: random.Random) -> str:
     pattern = rnd.randrange(6)
     if pattern == 0:
         return f"{' '.join(rnd.sample(_SYLLABLES, 2))} {rnd.choice(_SHOP_TYPES)}"
