@@ -150,6 +150,12 @@ def test_a_name_begins_once_on_its_line():
     assert fields(words, p)["store"] == {"company": "TEO HENG STATIONERY & BOOKS", "address": "NO. 53, JALAN BESAR"}
 
 
+def test_an_address_ends_before_the_telephone_line_after_it():
+    words = page([["NO.59", "JALAN", "PERMAS"], ["81760", "JOHOR", "BAHRU"], ["TEL:07-386", "7524"]])
+    p = probs(words, {i: ("store.address", i == 0, 0.9) for i in range(8)})
+    assert fields(words, p)["store"]["address"] == "NO.59 JALAN PERMAS 81760 JOHOR BAHRU"
+
+
 def test_a_required_field_comes_from_its_likeliest_plausible_word():
     words = page([["TOTAL", "9.00"], ["CASH", "10.00"], ["Thank", "you"]])
     # No word's best tag is total; "you" is likelier than "9.00" but holds no digit.

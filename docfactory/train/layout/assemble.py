@@ -23,7 +23,7 @@ from docfactory.train.layout.align import separator_key
 from docfactory.evaluate.number_parse import parse_number
 from docfactory.train.layout.tags import SPAN_TAGS, TagSet, table_role
 from docfactory.train.layout.value_rules import (TYPED, WHOLE_LINE, LINE_SUPPORT, Span, next_to,
-                                                 absorb_islands, amount_like, pattern_share, total_not_below_subtotal, is_date, same_run, complete_lines, date_part, fill_gaps,
+                                                 absorb_islands, amount_like, pattern_share, total_not_below_subtotal, is_date, same_run, address_ends_before_contact, complete_lines, date_part, fill_gaps,
                                                  required_spans, typed_cleanup)
 
 
@@ -81,6 +81,8 @@ def assemble_fields(words: list[dict], field_probs: np.ndarray, tagset: TagSet, 
             share = pattern_share(field_probs, tagset, span.pattern)
             span.words = complete_lines(span.words, words, tags, stop_at_labels=kind != "address",
                                         accept=None if kind == "address" else lambda j: share[j] >= LINE_SUPPORT)
+            if kind == "address":
+                span.words = address_ends_before_contact(span.words, words) or span.words
         elif kind == "date":
             span.words = complete_lines(span.words, words, tags, stop_at_labels=True,
                                         accept=lambda j: date_part(words[j]["text"]))

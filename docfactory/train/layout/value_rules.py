@@ -267,3 +267,19 @@ def total_not_below_subtotal(spans: list[Span], words: list[dict], field_probs: 
     if best is None:
         return spans
     return [s for s in spans if s.pattern != "total"] + [Span("total", [best], [best_p])]
+
+
+# What follows an address on a receipt: its contact and tax lines ("TEL:07-386 7524", "GST ID:0016...").
+_CONTACT = re.compile(r"^(?:[A-Za-z][A-Za-z./]*:|(?:TEL|FAX|TEL/FAX|PHONE|H/P|GST|HP)\b)", re.IGNORECASE)
+
+
+def address_ends_before_contact(members: list[int], words: list[dict]) -> list[int]:
+    """An address ends before the telephone or tax line that follows it: its words from the first one
+    after its first line that opens such a line ("TEL:07-386", "FAX", "GST ID:") are dropped."""
+    if not members or words[members[0]].get("vline") is None:
+        return members
+    first_line = words[members[0]]["vline"]
+    for k, i in enumerate(members):
+        if words[i]["vline"] != first_line and _CONTACT.match(words[i]["text"]):
+            return members[:k]
+    return members
