@@ -153,7 +153,7 @@ def test_a_name_begins_once_on_its_line():
 def test_an_address_ends_before_the_telephone_line_after_it():
     words = page([["NO.59", "JALAN", "PERMAS"], ["81760", "JOHOR", "BAHRU"], ["TEL:07-386", "7524"]])
     p = probs(words, {i: ("store.address", i == 0, 0.9) for i in range(8)})
-    assert fields(words, p)["store"]["address"] == "NO.59 JALAN PERMAS 81760 JOHOR BAHRU"
+    assert fields(words, p)["store"]["address"] == "NO.59 JALAN PERMAS\n81760 JOHOR BAHRU"
 
 
 def test_a_required_field_comes_from_its_likeliest_plausible_word():
