@@ -163,3 +163,17 @@ def test_a_warm_worker_that_exited_while_idle_is_replaced_not_counted_as_lost():
     with make_executor(ExecutorOptions(max_retries=0), workers=1) as executor:
         results = dict(executor.map(spin_on_2, [1, 3], 100, timeout=60))
     assert {x: value for x, (value, _) in results.items()} == {1: 101, 3: 103}
+
+
+def where_and_what(_: int, x: int) -> tuple[str, str | None]:
+    return os.getcwd(), os.environ.get("DOCFACTORY_TEST_MARK")
+
+
+def test_a_warm_worker_works_in_the_drivers_current_directory_and_environment(tmp_path, monkeypatch):
+    with make_executor(ExecutorOptions(), workers=1) as executor:  # a worker started here, now warm
+        list(executor.map(where_and_what, [0], 0, timeout=60))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCFACTORY_TEST_MARK", "set later")
+    with make_executor(ExecutorOptions(), workers=1) as executor:
+        (_, (cwd, mark)), = executor.map(where_and_what, [1], 0, timeout=60)
+    assert (cwd, mark) == (str(tmp_path), "set later")  # a relative run path means what it means here

@@ -185,7 +185,9 @@ class _Worker:
         while idle (its pipe broken) is _Lost, and reaped."""
         self.deadline = None
         try:
-            self.connection.send((fn, task, shared))  # pickles first: a pickling error writes nothing
+            # With the driver's working directory and environment as they are now: a warm worker was
+            # started earlier, maybe before a chdir or setenv, and a relative run path must mean the same.
+            self.connection.send((fn, task, shared, _cwd(), dict(os.environ)))  # pickles first
         except OSError:
             self.kill()
             return _Lost(self.process.exitcode)
@@ -209,7 +211,7 @@ class _Worker:
 
 
 def _serve(connection: Connection, parent: int) -> None:
-    """Worker loop: answer (fn, task, shared) messages with _Started, then the task's outcome,
+    """Worker loop: answer (fn, task, shared, cwd, environ) messages with _Started, then the task's outcome,
     until told to stop (None) or the driver is gone."""
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it kills us
@@ -226,13 +228,28 @@ def _serve(connection: Connection, parent: int) -> None:
             continue
         if message is None:
             return
-        fn, task, shared = message
+        fn, task, shared, cwd, environ = message
+        if cwd is not None and _cwd() != cwd:
+            try:
+                os.chdir(cwd)
+            except OSError:  # gone meanwhile: the task's own paths will say so
+                pass
+        if os.environ != environ:
+            os.environ.clear()
+            os.environ.update(environ)
         connection.send(_Started())
         outcome = call_task(fn, task, *shared)
         try:
             connection.send(outcome)
         except Exception as exc:  # noqa: BLE001 - a result that will not pickle is the task's error
             connection.send(TaskError(f"the task's result could not be sent back: {describe(exc)}"))
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the working directory was deleted
+        return None
 
 
 def _die_with(parent: int) -> None:
